@@ -1,0 +1,64 @@
+import type { AgentProfile, CallerIdDecision, CallerIdSettings, Location, PoolNumber, Selection, Tier } from './caller-id-types.js';
+import type { NumberInventory } from './number-inventory.js';
+
+export interface CallerIdRequest {
+  agent: AgentProfile;
+  callee: Location;
+}
+
+/** Random source in [0, 1); injected so tests are deterministic. */
+export type Random = () => number;
+
+/**
+ * Walks the configured strategy's fallback chain and picks a number from the first tier
+ * that has candidates. Pure: the caller records the use (lastUsedAt) afterwards.
+ */
+export function chooseCallerId(
+  req: CallerIdRequest,
+  inventory: NumberInventory,
+  settings: CallerIdSettings,
+  random: Random = Math.random,
+): CallerIdDecision {
+  const strategy = settings.strategy;
+  if (inventory.size === 0) return { kind: 'none', strategy, reason: 'no_enabled_numbers' };
+  const chain = settings.chains[strategy];
+  for (let i = 0; i < chain.length; i++) {
+    const tier = chain[i]!;
+    const candidates = candidatesFor(tier, req, inventory);
+    if (candidates.length === 0) continue;
+    const picked = pick(candidates, settings.selection, random);
+    return { kind: 'number', number: picked.e164, strategy, tier, fallback: i > 0, candidates: candidates.length };
+  }
+  return { kind: 'none', strategy, reason: 'chain_exhausted' };
+}
+
+function candidatesFor(tier: Tier, { agent, callee }: CallerIdRequest, inventory: NumberInventory): readonly PoolNumber[] {
+  switch (tier) {
+    case 'chosen': {
+      const chosen = agent.chosenNumber === null ? undefined : inventory.get(agent.chosenNumber);
+      // The choice only counts while the number is still allowed to this agent and enabled.
+      const usable = chosen !== undefined && chosen.enabled && agent.allowedNumbers.includes(chosen.e164);
+      return usable ? [chosen] : [];
+    }
+    case 'group':
+      return agent.groups.length === 0 ? [] : inventory.inGroups(agent.groups);
+    case 'area':
+      return callee.area === null ? [] : inventory.inArea(callee.area);
+    case 'region':
+      return callee.region === null ? [] : inventory.inRegion(callee.region);
+    case 'country':
+      return inventory.inCountry(callee.country);
+    case 'pool':
+      return inventory.all();
+  }
+}
+
+function pick(candidates: readonly PoolNumber[], selection: Selection, random: Random): PoolNumber {
+  if (selection === 'random' || candidates.length === 1) {
+    return candidates[Math.floor(random() * candidates.length)]!;
+  }
+  // Least recently used; ties (e.g. never used) go to the first in pool order.
+  let best = candidates[0]!;
+  for (const c of candidates) if (c.lastUsedAt < best.lastUsedAt) best = c;
+  return best;
+}

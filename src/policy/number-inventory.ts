@@ -1,0 +1,74 @@
+import type { AgentProfile, PoolNumber } from './caller-id-types.js';
+
+/**
+ * The caller-ID pool indexed for the decision's hot path: every tier's candidates are one
+ * Map lookup away. Only enabled numbers are indexed, so a disabled number is never offered.
+ */
+export interface NumberInventory {
+  readonly size: number;
+  get(e164: string): PoolNumber | undefined;
+  all(): readonly PoolNumber[];
+  inGroups(groups: readonly string[]): readonly PoolNumber[];
+  inArea(key: string): readonly PoolNumber[];
+  inRegion(key: string): readonly PoolNumber[];
+  inCountry(key: string): readonly PoolNumber[];
+  agent(endpoint: string): AgentProfile | undefined;
+  /** Records that a call presented this number, for least-recently-used selection. */
+  markUsed(e164: string, at: number): void;
+}
+
+const EMPTY: readonly PoolNumber[] = [];
+
+export function createNumberInventory(numbers: readonly PoolNumber[], agents: readonly AgentProfile[]): NumberInventory {
+  const enabled = numbers.filter((n) => n.enabled);
+  const byE164 = new Map(numbers.map((n) => [n.e164, n]));
+  const byGroup = groupBy(enabled, (n) => n.groups);
+  const byArea = groupBy(enabled, (n) => keyList(n.location.area));
+  const byRegion = groupBy(enabled, (n) => keyList(n.location.region));
+  const byCountry = groupBy(enabled, (n) => [n.location.country]);
+  const byEndpoint = new Map(agents.map((a) => [a.endpoint, a]));
+  // Agents in several groups share few distinct group sets: cache each union once.
+  const unions = new Map<string, readonly PoolNumber[]>();
+
+  return {
+    size: enabled.length,
+    get: (e164) => byE164.get(e164),
+    all: () => enabled,
+    inGroups(groups) {
+      if (groups.length === 1) return byGroup.get(groups[0]!) ?? EMPTY;
+      const key = [...groups].sort().join('\u0000');
+      let union = unions.get(key);
+      if (!union) {
+        const seen = new Set<PoolNumber>();
+        for (const g of groups) for (const n of byGroup.get(g) ?? EMPTY) seen.add(n);
+        union = [...seen];
+        unions.set(key, union);
+      }
+      return union;
+    },
+    inArea: (key) => byArea.get(key) ?? EMPTY,
+    inRegion: (key) => byRegion.get(key) ?? EMPTY,
+    inCountry: (key) => byCountry.get(key) ?? EMPTY,
+    agent: (endpoint) => byEndpoint.get(endpoint),
+    markUsed(e164, at) {
+      const n = byE164.get(e164);
+      if (n && n.lastUsedAt < at) n.lastUsedAt = at;
+    },
+  };
+}
+
+function keyList(key: string | null): string[] {
+  return key === null ? [] : [key];
+}
+
+function groupBy(items: readonly PoolNumber[], keysOf: (n: PoolNumber) => readonly string[]): Map<string, PoolNumber[]> {
+  const map = new Map<string, PoolNumber[]>();
+  for (const item of items) {
+    for (const key of keysOf(item)) {
+      const list = map.get(key);
+      if (list) list.push(item);
+      else map.set(key, [item]);
+    }
+  }
+  return map;
+}

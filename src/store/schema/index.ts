@@ -1,0 +1,3 @@
+export * from './inventory.js';
+export * from './settings.js';
+export * from './calls.js';
