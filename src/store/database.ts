@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.js';
@@ -18,7 +19,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** migrations/ at the package root, found from here whether running from src/ or dist/src/. */
+export const migrationsFolder = findUp(dirname(fileURLToPath(import.meta.url)), join('migrations', 'meta', '_journal.json'));
+
+function findUp(from: string, relative: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, 'migrations');
+    if (dirname(dir) === dir) throw new Error(`cannot find ${relative} above ${from}`);
+  }
+}
 
 /** PostgreSQL when a URL is given, else an embedded PGlite database stored under dataDir. */
 export async function openDatabase(opts: { url?: string; dataDir: string }): Promise<Database> {

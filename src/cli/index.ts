@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { desc } from 'drizzle-orm';
+import { loadEnv } from '../config/env.js';
+import { PolicyFileError, parsePolicyFile } from '../config/policy-file.js';
+import { numberForLog } from '../log.js';
+import { createLocator } from '../phone/index.js';
+import { POLICY_CHANGED_CHANNEL, applyPolicy } from '../store/apply-policy.js';
+import { openDatabase, type Database } from '../store/database.js';
+import { loadPolicy, setChosenNumber } from '../store/load-policy.js';
+import { calls } from '../store/schema/index.js';
+
+/** Administration commands; the database comes from DATABASE_URL or CALLPOLICY_DATA_DIR. */
+async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  const env = loadEnv(process.env, { requireAri: false });
+  const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir });
+  try {
+    await db.migrate();
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function readPolicyFile(path: string) {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new PolicyFileError(path, [`cannot read: ${(err as Error).message}`]);
+  }
+  return parsePolicyFile(text, path);
+}
+
+const program = new Command('callpolicy').description('Contact-center call policies for Asterisk').showHelpAfterError();
+
+program
+  .command('check')
+  .argument('<file>', 'policy YAML file')
+  .description('validate a policy file without applying it')
+  .action(async (file: string) => {
+    const policy = await readPolicyFile(file);
+    console.log(`${file}: OK (${policy.numbers.length} numbers, ${policy.groups.length} groups, ${policy.agents.length} agents)`);
+  });
+
+program
+  .command('apply')
+  .argument('<file>', 'policy YAML file')
+  .description('apply a policy file: the database then holds exactly what it says (all or nothing)')
+  .action(async (file: string) => {
+    const policy = await readPolicyFile(file);
+    const locator = createLocator();
+    await withDatabase(async (db) => {
+      const summary = await applyPolicy(db.db, policy, (n) => locator.locate(n));
+      await db.notify(POLICY_CHANGED_CHANNEL);
+      console.log(`${file}: applied ${summary.numbers} numbers, ${summary.groups} groups, ${summary.agents} agents`);
+    });
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(() => withDatabase(async () => console.log('migrations applied')));
+
+program
+  .command('choose')
+  .argument('<agent>', 'agent id')
+  .argument('<number>', "E.164 number from the agent's numbers, or 'none'")
+  .description('set the number an agent chose (agent strategy)')
+  .action((agent: string, number: string) =>
+    withDatabase(async (db) => {
+      await setChosenNumber(db.db, agent, number === 'none' ? null : number);
+      await db.notify(POLICY_CHANGED_CHANNEL);
+      console.log(`${agent}: chosen number ${number}`);
+    }),
+  );
+
+program
+  .command('calls')
+  .option('-n, --limit <n>', 'how many', '10')
+  .description('show the latest call decisions')
+  .action((opts: { limit: string }) =>
+    withDatabase(async (db) => {
+      const mask = (await loadPolicy(db.db)).privacy.maskNumbersInLogs;
+      const rows = await db.db.select().from(calls).orderBy(desc(calls.decidedAt)).limit(Number(opts.limit) || 10);
+      for (const r of rows.reverse()) {
+        console.log(
+          [
+            r.decidedAt.toISOString(),
+            r.agentId ?? r.agentEndpoint ?? '-',
+            `to ${numberForLog(r.customerE164, mask) ?? '(invalid)'}`,
+            `as ${r.callerId ?? '(default)'}`,
+            r.action,
+            r.strategy ? `${r.strategy}/${r.tier}${r.fallback ? ' (fallback)' : ''}` : r.reason,
+          ].join('  '),
+        );
+      }
+    }),
+  );
+
+program.parseAsync().catch((err: Error) => {
+  console.error(err instanceof PolicyFileError ? err.message : `callpolicy: ${err.message}`);
+  process.exit(err instanceof PolicyFileError ? 2 : 1);
+});

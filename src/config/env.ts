@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Connection settings: from the environment only, parsed once at start-up. */
+const envSchema = z
+  .object({
+    ARI_URL: z.url({ message: 'must be a URL like http://127.0.0.1:8088' }).default('http://127.0.0.1:8088'),
+    ARI_USER: z.string().min(1).default('callpolicy'),
+    ARI_PASSWORD: z.string().min(1).optional(),
+    ARI_PASSWORD_FILE: z.string().min(1).optional(),
+    ARI_APP: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('callpolicy'),
+    ARI_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+    DATABASE_URL: z.string().min(1).optional(),
+    CALLPOLICY_DATA_DIR: z.string().min(1).default('.data'),
+    CALLPOLICY_CONFIG: z.string().min(1).optional(),
+    HTTP_HOST: z.string().default('127.0.0.1'),
+    HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8099),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((e) => !(e.ARI_PASSWORD && e.ARI_PASSWORD_FILE), {
+    message: 'set ARI_PASSWORD or ARI_PASSWORD_FILE, not both',
+    path: ['ARI_PASSWORD_FILE'],
+  });
+
+export interface AppEnv {
+  ari: { url: string; user: string; password: string; app: string; requestTimeoutMs: number };
+  databaseUrl: string | undefined;
+  dataDir: string;
+  configFile: string | undefined;
+  http: { host: string; port: number };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and checks the environment; throws a ConfigError naming each bad variable. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { requireAri?: boolean } = {}): AppEnv {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(environment)'}: ${i.message}`);
+    throw new ConfigError(`bad environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  let password = e.ARI_PASSWORD;
+  if (e.ARI_PASSWORD_FILE) {
+    try {
+      password = readFileSync(e.ARI_PASSWORD_FILE, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`ARI_PASSWORD_FILE: cannot read ${e.ARI_PASSWORD_FILE}: ${(err as Error).message}`);
+    }
+  }
+  if (opts.requireAri !== false && !password) {
+    throw new ConfigError('ARI_PASSWORD (or ARI_PASSWORD_FILE) is required: the password of the ari.conf user');
+  }
+  return {
+    ari: { url: e.ARI_URL, user: e.ARI_USER, password: password ?? '', app: e.ARI_APP, requestTimeoutMs: e.ARI_REQUEST_TIMEOUT_MS },
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.CALLPOLICY_DATA_DIR,
+    configFile: e.CALLPOLICY_CONFIG,
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    logLevel: e.LOG_LEVEL,
+  };
+}

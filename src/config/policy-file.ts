@@ -1,0 +1,151 @@
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { TIERS } from '../policy/caller-id-types.js';
+import { parseDialedNumber } from '../phone/index.js';
+
+/**
+ * The policy file: settings and the whole inventory (groups, numbers, agents) as the
+ * administrator wants it. Applying it replaces what the database holds, in one transaction.
+ */
+
+const name = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'use 1-64 letters, digits, or _ . @ -');
+const e164 = z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number like +14155550123');
+const chain = z.array(z.enum(TIERS)).min(1, 'a chain needs at least one tier');
+// A display name reaches the trunk in a SIP header: keep it to plain printable text.
+const displayName = z
+  .string()
+  .max(40)
+  .regex(/^[\p{L}\p{N} .,'&()-]*$/u, 'letters, digits, spaces and . , \' & ( ) - only');
+const numberFormat = z.enum(['e164', 'national']);
+const locationText = z.string().min(1).max(80);
+
+const trunkSchema = z.strictObject({
+  callerIdFormat: numberFormat.default('e164'),
+  calleeFormat: numberFormat.default('e164'),
+  displayName: displayName.default(''),
+});
+
+export const policyFileSchema = z.strictObject({
+  defaultCountry: z
+    .string()
+    .refine((c) => isSupportedCountry(c), 'must be an ISO 3166 country code like US or CN')
+    .default('US'),
+  callerId: z.strictObject({
+    strategy: z.enum(['group', 'area', 'agent']),
+    selection: z.enum(['random', 'lru']).default('random'),
+    chains: z.strictObject({ group: chain.optional(), area: chain.optional(), agent: chain.optional() }).default({}),
+    onInvalidNumber: z.enum(['reject', 'default']).default('reject'),
+  }),
+  trunks: z.record(name, trunkSchema).default({ trunk: trunkSchema.parse({}) }),
+  privacy: z.strictObject({ maskNumbersInLogs: z.boolean().default(true) }).default({ maskNumbersInLogs: true }),
+  groups: z.array(name).default([]),
+  numbers: z
+    .array(
+      z.strictObject({
+        number: e164,
+        enabled: z.boolean().default(true),
+        groups: z.array(name).default([]),
+        location: z.strictObject({ area: locationText.nullable().optional(), region: locationText.nullable().optional() }).optional(),
+      }),
+    )
+    .default([]),
+  agents: z
+    .array(
+      z.strictObject({
+        id: name,
+        endpoint: z.string().regex(/^[A-Za-z0-9]+\/[A-Za-z0-9_.@-]+$/, 'must be a PBX endpoint like PJSIP/1001'),
+        groups: z.array(name).default([]),
+        numbers: z.array(e164).default([]),
+        chosen: e164.nullable().optional(),
+      }),
+    )
+    .default([]),
+});
+
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+type Issue = { path: (string | number)[]; message: string };
+
+/** References across sections: every name used is declared once, every number exists. */
+function crossCheck(file: PolicyFile): Issue[] {
+  const issues: Issue[] = [];
+  const dup = (list: string[], path: (i: number) => (string | number)[], what: string) => {
+    const seen = new Set<string>();
+    list.forEach((v, i) => {
+      if (seen.has(v)) issues.push({ path: path(i), message: `duplicate ${what} '${v}'` });
+      seen.add(v);
+    });
+  };
+  dup(file.groups, (i) => ['groups', i], 'group');
+  dup(file.numbers.map((n) => n.number), (i) => ['numbers', i, 'number'], 'number');
+  dup(file.agents.map((a) => a.id), (i) => ['agents', i, 'id'], 'agent id');
+  dup(file.agents.map((a) => a.endpoint), (i) => ['agents', i, 'endpoint'], 'endpoint');
+
+  const groups = new Set(file.groups);
+  const numbers = new Set(file.numbers.map((n) => n.number));
+  file.numbers.forEach((n, i) => {
+    if (!parseDialedNumber(n.number, file.defaultCountry as CountryCode).ok) {
+      issues.push({ path: ['numbers', i, 'number'], message: `'${n.number}' is not a valid phone number` });
+    }
+    n.groups.forEach((g, j) => {
+      if (!groups.has(g)) issues.push({ path: ['numbers', i, 'groups', j], message: `unknown group '${g}' (declare it under groups:)` });
+    });
+  });
+  file.agents.forEach((a, i) => {
+    a.groups.forEach((g, j) => {
+      if (!groups.has(g)) issues.push({ path: ['agents', i, 'groups', j], message: `unknown group '${g}' (declare it under groups:)` });
+    });
+    a.numbers.forEach((n, j) => {
+      if (!numbers.has(n)) issues.push({ path: ['agents', i, 'numbers', j], message: `number ${n} is not in numbers:` });
+    });
+    if (a.chosen && !a.numbers.includes(a.chosen)) {
+      issues.push({ path: ['agents', i, 'chosen'], message: `chosen number ${a.chosen} is not one of this agent's numbers:` });
+    }
+  });
+  return issues;
+}
+
+export class PolicyFileError extends Error {
+  override name = 'PolicyFileError';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing applied:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses and checks a policy file's text; throws PolicyFileError naming file, line and field. */
+export function parsePolicyFile(text: string, file: string): PolicyFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new PolicyFileError(
+      file,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const where = (path: (string | number)[]) => {
+    // Point at the deepest node of the path that exists in the document.
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return `line ${lineCounter.linePos(node.range[0]).line}: `;
+    }
+    return '';
+  };
+  const describe = (i: Issue) => `${where(i.path)}${formatPath(i.path)}: ${i.message}`;
+
+  const parsed = policyFileSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    throw new PolicyFileError(file, parsed.error.issues.map((i) => describe({ path: i.path as (string | number)[], message: i.message })));
+  }
+  const cross = crossCheck(parsed.data);
+  if (cross.length > 0) throw new PolicyFileError(file, cross.map(describe));
+  return parsed.data;
+}
+
+function formatPath(path: (string | number)[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}

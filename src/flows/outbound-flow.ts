@@ -1,0 +1,132 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { numberForLog, type Logger } from '../log.js';
+import { formatForTrunk, parseDialedNumber } from '../phone/index.js';
+import { chooseCallerId, type Random } from '../policy/choose-caller-id.js';
+import type { Location } from '../policy/caller-id-types.js';
+import { CallGoneError, type CallEnded, type OutboundCall } from '../pbx/call-control.js';
+import type { CallEnd, CallRecorder, NewCallRecord } from '../store/call-records.js';
+import type { RuntimePolicy } from '../store/load-policy.js';
+
+export interface OutboundFlowDeps {
+  policy: () => RuntimePolicy;
+  locate: (e164: string) => Promise<Location>;
+  recorder: Pick<CallRecorder, 'recordDecision' | 'recordEnds'>;
+  logger: Logger;
+  pbx: string;
+  random?: Random;
+}
+
+type Outcome = Pick<NewCallRecord, 'action' | 'reason' | 'customerE164' | 'callerId' | 'strategy' | 'tier' | 'fallback' | 'candidates' | 'agentId'>;
+
+/**
+ * One agent's outbound call: check the dialled number, find the agent, choose the caller ID,
+ * hand the call back to the PBX, then record and log the reason. Any failure sends the call
+ * out with the PBX's default caller ID rather than dropping it.
+ */
+export function createOutboundFlow(deps: OutboundFlowDeps) {
+  async function decide(call: OutboundCall, policy: RuntimePolicy): Promise<Outcome & { dial?: { number: string; name: string; destination: string } }> {
+    const base = { customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null };
+    const parsed = parseDialedNumber(call.dialed, policy.defaultCountry as CountryCode);
+    if (!parsed.ok) {
+      const action = policy.callerId.onInvalidNumber === 'reject' ? 'reject' : 'default';
+      return { ...base, action, reason: `invalid_number:${parsed.reason}` };
+    }
+    const customer = parsed.e164;
+    const agent = policy.inventory.agent(call.endpoint);
+    if (!agent) return { ...base, customerE164: customer, action: 'default', reason: 'unknown_agent' };
+
+    const callee = await deps.locate(customer).catch(() => ({ country: parsed.country ?? '', region: null, area: null }));
+    const decision = chooseCallerId({ agent, callee }, policy.inventory, policy.callerId, deps.random);
+    if (decision.kind === 'none') {
+      return { ...base, customerE164: customer, agentId: agent.id, strategy: decision.strategy, action: 'default', reason: decision.reason };
+    }
+    const trunk = policy.trunks[call.trunk] ?? { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' };
+    return {
+      ...base,
+      customerE164: customer,
+      agentId: agent.id,
+      callerId: decision.number,
+      strategy: decision.strategy,
+      tier: decision.tier,
+      fallback: decision.fallback,
+      candidates: decision.candidates,
+      action: 'dial',
+      reason: policy.trunks[call.trunk] ? 'decided' : 'decided_unknown_trunk',
+      dial: {
+        number: formatForTrunk(decision.number, trunk.callerIdFormat),
+        name: trunk.displayName,
+        destination: formatForTrunk(customer, trunk.calleeFormat),
+      },
+    };
+  }
+
+  async function handle(call: OutboundCall): Promise<void> {
+    const started = performance.now();
+    const decidedAt = new Date();
+    const policy = deps.policy();
+    const mask = policy.privacy.maskNumbersInLogs;
+    const log = deps.logger.child({ channel: call.id, direction: 'outbound', endpoint: call.endpoint });
+
+    let outcome: Awaited<ReturnType<typeof decide>>;
+    try {
+      outcome = await decide(call, policy);
+    } catch (err) {
+      outcome = { action: 'default', reason: 'decision_failed', customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null };
+      log.error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
+    }
+    const decisionMicros = Math.round((performance.now() - started) * 1000);
+
+    try {
+      if (outcome.action === 'dial' && outcome.dial) {
+        await call.dial({ number: outcome.dial.number, name: outcome.dial.name }, outcome.dial.destination);
+        policy.inventory.markUsed(outcome.callerId!, decidedAt.getTime());
+      } else if (outcome.action === 'reject') {
+        await call.reject();
+      } else {
+        await call.useDefault();
+      }
+    } catch (err) {
+      if (err instanceof CallGoneError) {
+        log.info({ reason: outcome.reason }, 'call ended before the decision reached the PBX');
+        return;
+      }
+      log.error({ err: (err as Error).message }, 'PBX refused the decision; trying the default caller ID');
+      outcome = { ...outcome, action: 'default', reason: `pbx_error_after:${outcome.reason}` };
+      await call.useDefault().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
+    }
+
+    const { dial: _dial, ...record } = outcome;
+    log.info(
+      {
+        action: record.action,
+        reason: record.reason,
+        agent: record.agentId,
+        dialed: record.customerE164 ? numberForLog(record.customerE164, mask) : `${call.dialed.length} chars`,
+        callerId: record.callerId,
+        strategy: record.strategy,
+        tier: record.tier,
+        fallback: record.fallback,
+        candidates: record.candidates,
+        decisionMicros,
+      },
+      'outbound caller ID',
+    );
+    deps.recorder
+      .recordDecision({ ...record, direction: 'outbound', pbx: deps.pbx, channelId: call.id, agentEndpoint: call.endpoint, decidedAt, decisionMicros })
+      .catch((err: Error) => log.error({ err: err.message }, 'cannot record the call'));
+  }
+
+  /** Call ends are written in small batches: one UPDATE per call, off the call's path. */
+  const pendingEnds: CallEnd[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  function ended(info: CallEnded): void {
+    pendingEnds.push({ channelId: info.id, endedAt: info.at, hangupCause: info.cause });
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      const batch = pendingEnds.splice(0);
+      deps.recorder.recordEnds(batch).catch((err: Error) => deps.logger.error({ err: err.message }, 'cannot record call ends'));
+    }, 200);
+  }
+
+  return { handle, ended };
+}

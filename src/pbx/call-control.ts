@@ -1,0 +1,87 @@
+/**
+ * The call-control port: the only view of the PBX that flows have. Asterisk (ARI), a
+ * FreeSWITCH implementation and the in-memory fake all implement it and pass one contract
+ * suite (test/contract/).
+ */
+
+/** An agent's outbound call, held at the decision point until one of the actions is taken. */
+export interface OutboundCall {
+  /** PBX-wide id of the agent's channel. */
+  readonly id: string;
+  /** The agent's endpoint as the PBX names it, e.g. PJSIP/1001. */
+  readonly endpoint: string;
+  /** What the agent dialled, exactly as received: untrusted. */
+  readonly dialed: string;
+  /** The trunk the dialplan will use (names the trunk's settings). */
+  readonly trunk: string;
+  /** Present the caller ID and dial `destination` (digits and a leading + only) on the trunk. */
+  dial(callerId: { number: string; name: string }, destination: string): Promise<void>;
+  /** Let the PBX dial with its default caller ID. */
+  useDefault(): Promise<void>;
+  /** Refuse the call (the agent hears that the number is invalid). */
+  reject(): Promise<void>;
+}
+
+export interface CallEnded {
+  id: string;
+  at: Date;
+  /** Q.850 cause, if the PBX gave one. */
+  cause: number | null;
+}
+
+export interface CallControlHandlers {
+  outbound(call: OutboundCall): Promise<void>;
+  /** A call seen by `outbound` has ended (after it left the decision point). */
+  ended?(info: CallEnded): void;
+}
+
+export type LinkState = 'connecting' | 'up' | 'down';
+
+export interface CallControlPort {
+  readonly kind: string;
+  /** Connects (retrying until stop) and starts delivering calls to the handlers. */
+  start(handlers: CallControlHandlers): Promise<void>;
+  stop(): Promise<void>;
+  linkState(): LinkState;
+}
+
+/** The call hung up or vanished before the action reached the PBX: expected, not a crash. */
+export class CallGoneError extends Error {
+  override name = 'CallGoneError';
+  readonly code = 'call-gone';
+  constructor(readonly callId: string) {
+    super(`call ${callId} is gone`);
+  }
+}
+
+/** The PBX did not answer in time. */
+export class PbxTimeoutError extends Error {
+  override name = 'PbxTimeoutError';
+  readonly code = 'pbx-timeout';
+  constructor(
+    readonly operation: string,
+    readonly ms: number,
+  ) {
+    super(`PBX did not answer ${operation} within ${ms} ms`);
+  }
+}
+
+/** The PBX refused a request for a reason other than a missing call. */
+export class PbxRequestError extends Error {
+  override name = 'PbxRequestError';
+  readonly code = 'pbx-request-failed';
+}
+
+/** Destinations reach a dial string: only digits with an optional leading +. */
+export function assertSafeDestination(destination: string): void {
+  if (!/^\+?[0-9]{1,20}$/.test(destination)) throw new Error(`unsafe destination refused: ${JSON.stringify(destination.slice(0, 24))}`);
+}
+
+/** Caller ID goes into SIP headers: a number like a destination, a name without quoting tricks. */
+export function assertSafeCallerId(callerId: { number: string; name: string }): void {
+  assertSafeDestination(callerId.number);
+  // eslint-disable-next-line no-control-regex
+  if (/["<>\\\u0000-\u001f\u007f]/.test(callerId.name) || callerId.name.length > 80) {
+    throw new Error(`unsafe caller ID name refused: ${JSON.stringify(callerId.name.slice(0, 24))}`);
+  }
+}

@@ -1,0 +1,105 @@
+import {
+  CallGoneError,
+  assertSafeCallerId,
+  assertSafeDestination,
+  type CallControlHandlers,
+  type CallControlPort,
+  type LinkState,
+} from '../call-control.js';
+
+/** What the trunk saw of a call, or that the call never reached it. */
+export interface FakeCallResult {
+  outcome: 'dialed' | 'default' | 'rejected' | 'gone';
+  trunk: { destination: string; callerIdNumber: string; callerIdName: string } | null;
+}
+
+export interface FakePlaceCall {
+  endpoint: string;
+  dialed: string;
+  trunk?: string;
+  /** The caller ID the PBX uses when the adapter does not set one. */
+  defaultCallerId?: { number: string; name: string };
+  /** Hang the call up as soon as it reaches the decision point. */
+  hangUpAtOnce?: boolean;
+}
+
+/**
+ * An in-memory PBX for unit tests of the flows: it behaves like the shipped dialplan
+ * (default caller ID when the adapter is away, digits-only fallback dialling).
+ */
+export function createFakeCallControl() {
+  let handlers: CallControlHandlers | undefined;
+  let state: LinkState = 'down';
+  let seq = 0;
+
+  const port: CallControlPort = {
+    kind: 'fake',
+    linkState: () => state,
+    async start(h) {
+      handlers = h;
+      state = 'up';
+    },
+    async stop() {
+      handlers = undefined;
+      state = 'down';
+    },
+  };
+
+  function placeCall(req: FakePlaceCall): Promise<FakeCallResult> {
+    const id = `fake-${++seq}`;
+    const fallback = req.defaultCallerId ?? { number: '+15550000000', name: '' };
+    const defaultDial = (): FakeCallResult => ({
+      outcome: 'default',
+      trunk: { destination: req.dialed.replace(/[^0-9+]/g, ''), callerIdNumber: fallback.number, callerIdName: fallback.name },
+    });
+    // Like Stasis() with no app registered: straight to the default caller ID.
+    if (!handlers || state !== 'up') return Promise.resolve(defaultDial());
+    const h = handlers;
+    return new Promise<FakeCallResult>((resolve) => {
+      let alive = !req.hangUpAtOnce;
+      let settled = false;
+      const settle = (r: FakeCallResult) => {
+        if (settled) throw new Error(`call ${id} was already released`);
+        settled = true;
+        resolve(r);
+        h.ended?.({ id, at: new Date(), cause: 16 });
+      };
+      const guard = () => {
+        if (!alive) throw new CallGoneError(id);
+      };
+      if (req.hangUpAtOnce) resolve({ outcome: 'gone', trunk: null });
+      h.outbound({
+        id,
+        endpoint: req.endpoint,
+        dialed: req.dialed,
+        trunk: req.trunk ?? 'trunk',
+        async dial(callerId, destination) {
+          guard();
+          assertSafeDestination(destination);
+          assertSafeCallerId(callerId);
+          alive = false;
+          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name } });
+        },
+        async useDefault() {
+          guard();
+          alive = false;
+          settle(defaultDial());
+        },
+        async reject() {
+          guard();
+          alive = false;
+          settle({ outcome: 'rejected', trunk: null });
+        },
+      }).catch(() => undefined);
+    });
+  }
+
+  return {
+    port,
+    placeCall,
+    /** Simulates the adapter's link to the PBX going away. */
+    setLinkState(s: LinkState) {
+      state = s;
+    },
+  };
+}
