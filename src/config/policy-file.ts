@@ -119,7 +119,7 @@ export class PolicyFileError extends Error {
 /** Parses and checks a policy file's text; throws PolicyFileError naming file, line and field. */
 export function parsePolicyFile(text: string, file: string): PolicyFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new PolicyFileError(
       file,

@@ -19,8 +19,8 @@ export interface FakePlaceCall {
   trunk?: string;
   /** The caller ID the PBX uses when the adapter does not set one. */
   defaultCallerId?: { number: string; name: string };
-  /** Hang the call up as soon as it reaches the decision point. */
-  hangUpAtOnce?: boolean;
+  /** The agent hangs up this long after dialling if the call is still undecided. */
+  cancelAfterMs?: number;
 }
 
 /**
@@ -56,7 +56,7 @@ export function createFakeCallControl() {
     if (!handlers || state !== 'up') return Promise.resolve(defaultDial());
     const h = handlers;
     return new Promise<FakeCallResult>((resolve) => {
-      let alive = !req.hangUpAtOnce;
+      let alive = true;
       let settled = false;
       const settle = (r: FakeCallResult) => {
         if (settled) throw new Error(`call ${id} was already released`);
@@ -67,7 +67,14 @@ export function createFakeCallControl() {
       const guard = () => {
         if (!alive) throw new CallGoneError(id);
       };
-      if (req.hangUpAtOnce) resolve({ outcome: 'gone', trunk: null });
+      if (req.cancelAfterMs !== undefined) {
+        setTimeout(() => {
+          if (settled) return;
+          alive = false;
+          settled = true;
+          resolve({ outcome: 'gone', trunk: null });
+        }, req.cancelAfterMs);
+      }
       h.outbound({
         id,
         endpoint: req.endpoint,
