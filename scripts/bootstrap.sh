@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything the tests, the demo and the benchmark need on a fresh Debian 12 machine
+# (run as root): sipp, the Asterisk root (debootstrap), PostgreSQL running, npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v sipp >/dev/null || need_apt+=(sip-tester)
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+command -v pg_isready >/dev/null || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "bootstrap: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -h 127.0.0.1 -p 5432
+fi
+
+bash scripts/provision-asterisk-root.sh
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "bootstrap: ready"
