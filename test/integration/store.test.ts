@@ -99,7 +99,7 @@ function suite(kind: 'postgres' | 'pglite') {
         const plan = await database.db.execute(
           sql`EXPLAIN SELECT * FROM calls WHERE customer_e164 = '+14155550123' AND direction = 'outbound' AND decided_at > now() - interval '3 days' ORDER BY decided_at DESC LIMIT 1`,
         );
-        const text = JSON.stringify(plan.rows ?? plan);
+        const text = JSON.stringify(plan);
         assert.match(text, /calls_customer_recent_idx/);
       });
     }
