@@ -1,0 +1,115 @@
+// The ARI link under failure: Asterisk unreachable at start, the websocket dropped mid-run, and
+// calls left waiting in the Stasis app by an adapter that went away (re-adopted by the next).
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { after, afterEach, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { placeCall, startTrunk, type Trunk } from '../../src/sandbox/sipp.js';
+import type { CallControlPort } from '../../src/pbx/call-control.js';
+import { waitFor } from '../contract/outbound-port-contract.js';
+import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
+import { ariPort, callThrough } from './asterisk-harness.js';
+import { integrationEnv } from './env.js';
+import { AGENT_ONE, TRUNK_PORT } from './topology.js';
+
+const env = integrationEnv();
+let trunk: Trunk;
+const ports: CallControlPort[] = [];
+
+/** A TCP relay in front of ARI that the test can cut or hold closed. */
+function createRelay(listenPort: number) {
+  const target = new URL(env.ariUrl);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  return {
+    url: `http://127.0.0.1:${listenPort}`,
+    async open() {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port || 80), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((resolve) => server!.listen(listenPort, '127.0.0.1', resolve));
+    },
+    cut() {
+      for (const s of sockets) s.destroy();
+    },
+    async close() {
+      this.cut();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server = undefined;
+    },
+  };
+}
+
+const dialFixed = async (call: Parameters<Parameters<CallControlPort['start']>[0]['outbound']>[0]) =>
+  call.dial({ number: '+12125550199', name: 'ACME' }, '+14155550123');
+
+before(async () => {
+  trunk = await startTrunk({ port: TRUNK_PORT });
+});
+after(async () => {
+  for (const p of ports) await p.stop();
+  await trunk?.stop();
+});
+afterEach(() => assertNoChannelsLeft(3000));
+
+test('Asterisk unreachable at start: the port keeps trying and comes up when it can', async () => {
+  const relay = createRelay(18088);
+  const port = ariPort({ url: relay.url });
+  ports.push(port);
+  const started = port.start({ outbound: dialFixed });
+  await sleep(700);
+  assert.notEqual(port.linkState(), 'up');
+  await relay.open();
+  await started;
+  assert.equal(port.linkState(), 'up');
+  assert.equal((await callThrough(trunk, AGENT_ONE, '+14155550123')).view?.callerIdNumber, '+12125550199');
+  await port.stop();
+  await relay.close();
+});
+
+test('the websocket drops: the port reconnects, registers the app again, and calls get decisions', async () => {
+  const relay = createRelay(18089);
+  await relay.open();
+  const port = ariPort({ url: relay.url });
+  ports.push(port);
+  await port.start({ outbound: dialFixed });
+  relay.cut();
+  await waitFor(() => port.linkState() !== 'up', 3000);
+  await waitFor(() => port.linkState() === 'up', 10_000);
+  const apps = await ariGet<{ name: string }[]>('/applications');
+  assert.ok(apps.some((a) => a.name === env.ariApp), 'the app is registered again');
+  assert.equal((await callThrough(trunk, AGENT_ONE, '+14155550123')).view?.callerIdNumber, '+12125550199');
+  await port.stop();
+  await relay.close();
+});
+
+test('a call left waiting in Stasis by a vanished adapter is re-adopted by the next one', async () => {
+  const stuck = ariPort();
+  // This adapter takes the call and never answers: as if it died mid-decision.
+  await stuck.start({ outbound: () => new Promise<void>(() => undefined) });
+  await trunk.takeInvites();
+  const call = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: '+14155550123', server: env.sipServer, holdMs: 150, timeoutMs: 20_000 });
+  let waiting: string[] = [];
+  for (let i = 0; i < 50 && waiting.length === 0; i++) {
+    await sleep(100);
+    waiting = (await ariGet<{ channel_ids: string[] }>(`/applications/${env.ariApp}`)).channel_ids;
+  }
+  assert.equal(waiting.length, 1, 'the call waits in the Stasis app');
+  await stuck.stop();
+
+  const next = ariPort();
+  ports.push(next);
+  await next.start({ outbound: dialFixed });
+  const result = await call;
+  assert.equal(result.finalStatus, 200);
+  const invite = await trunk.nextInvite(5000);
+  assert.equal(invite.fromUser, '+12125550199');
+  assert.equal(invite.paiUser, '+12125550199');
+  await next.stop();
+});

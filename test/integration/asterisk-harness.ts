@@ -1,0 +1,63 @@
+// Drives the real Asterisk for the port contract and the policy tests: an agent's sipp phone
+// dials, the sipp trunk answers, and we report what the trunk received.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '../../src/log.js';
+import { createAriCallControl } from '../../src/pbx/asterisk/ari-call-control.js';
+import type { SandboxAgent } from '../../src/sandbox/asterisk-sandbox.js';
+import { placeCall, type ReceivedInvite, type Trunk } from '../../src/sandbox/sipp.js';
+import type { TrunkView } from '../contract/outbound-port-contract.js';
+import { ariGet, type AriChannel } from './ari-checks.js';
+import { integrationEnv } from './env.js';
+
+export function ariPort(opts: { url?: string } = {}) {
+  const env = integrationEnv();
+  return createAriCallControl({
+    url: opts.url ?? env.ariUrl,
+    user: env.ariUser,
+    password: env.ariPassword,
+    app: env.ariApp,
+    requestTimeoutMs: 2000,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    pingIntervalMs: 500,
+  });
+}
+
+/** The caller ID a carrier would see: From and P-Asserted-Identity must agree. */
+export function trunkView(invite: ReceivedInvite): TrunkView {
+  assert.equal(invite.paiUser, invite.fromUser, 'P-Asserted-Identity and From carry the same number');
+  assert.equal(invite.paiName, invite.fromName, 'P-Asserted-Identity and From carry the same name');
+  return { destination: invite.toUser, callerIdNumber: invite.fromUser, callerIdName: invite.fromName };
+}
+
+/** Hangs up the agent's channel from the PBX side, as if the agent gave up while undecided. */
+async function hangUpAgentChannel(agent: SandboxAgent): Promise<void> {
+  const env = integrationEnv();
+  const channels = await ariGet<AriChannel[]>('/channels');
+  const mine = channels.find((c) => c.name.startsWith(`PJSIP/${agent.endpoint}-`));
+  if (!mine) return;
+  await fetch(`${env.ariUrl}/ari/channels/${mine.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Basic ${Buffer.from(`${env.ariUser}:${env.ariPassword}`).toString('base64')}` },
+  });
+}
+
+/** One agent call; resolves with what the trunk got, or null when nothing reached it. */
+export async function callThrough(
+  trunk: Trunk,
+  agent: SandboxAgent,
+  dialed: string,
+  opts: { cancelAfterMs?: number; holdMs?: number } = {},
+): Promise<{ view: TrunkView | null; finalStatus: number }> {
+  const env = integrationEnv();
+  await trunk.takeInvites();
+  const call = placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: dialed, server: env.sipServer, holdMs: opts.holdMs ?? 150 });
+  if (opts.cancelAfterMs !== undefined) {
+    await sleep(opts.cancelAfterMs);
+    await hangUpAgentChannel(agent);
+  }
+  const result = await call;
+  const invites = result.finalStatus === 200 ? [await trunk.nextInvite(5000)] : await trunk.takeInvites();
+  assert.ok(invites.length <= 1, `one call, at most one INVITE to the trunk (got ${invites.length})`);
+  return { view: invites[0] ? trunkView(invites[0]) : null, finalStatus: result.finalStatus };
+}

@@ -1,0 +1,138 @@
+// Integration test entry: `npm run test:integration`.
+//
+// Unless ARI_URL is set (then the tests use that Asterisk with ARI_USER/ARI_PASSWORD, which
+// must be set up like test/integration/topology.ts), this provisions the Asterisk root if it is
+// missing, starts the sandboxed Asterisk, runs test/integration/*.test.ts one file at a time
+// with node:test, stops Asterisk in every case and exits with the tests' exit code.
+//
+// CALLPOLICY_ASTERISK_VERBOSE (default 3) sets Asterisk's verbosity in its log;
+// the log is under test/integration/.work/.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../../src/sandbox/asterisk-sandbox.js';
+import { AGENTS, CUSTOMER_PORT, DEFAULT_NUMBER, TRUNK_PORT } from './topology.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const WORK_DIR = path.join(HERE, '.work');
+
+// For sandbox-harness.test.ts: a call from the trunk to "agent-<endpoint>" rings that agent's
+// phone directly, without the adapter. No number matches it. ("[n]": a bare n in a pattern
+// means any digit 2-9.)
+const HARNESS_EXTENSIONS = `
+[from-trunk]
+exten => _age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:6})},10)
+ same => n,Hangup()
+`;
+
+function log(message: string): void {
+  process.stderr.write(`[test:integration] ${message}\n`);
+}
+
+function testFiles(argv: string[]): string[] {
+  // Optional arguments narrow the run: `npm run test:integration -- adapter-down`.
+  const all = readdirSync(HERE)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => path.join('test', 'integration', f));
+  const wanted = argv.filter((a) => !a.startsWith('-'));
+  return wanted.length === 0 ? all : all.filter((f) => wanted.some((w) => f.includes(w)));
+}
+
+function provisionIfMissing(): void {
+  const root = asteriskRootDir();
+  if (existsSync(path.join(root, 'usr', 'sbin', 'asterisk'))) return;
+  log(`no Asterisk root at ${root}: running scripts/provision-asterisk-root.sh (1 to 2 minutes)`);
+  const result = spawnSync('bash', [path.join(REPO, 'scripts', 'provision-asterisk-root.sh')], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error(`scripts/provision-asterisk-root.sh failed (exit ${result.status ?? result.signal})`);
+  }
+}
+
+async function main(): Promise<number> {
+  const files = testFiles(process.argv.slice(2));
+  if (files.length === 0) {
+    log('no test files match');
+    return 1;
+  }
+
+  let sandbox: AsteriskSandbox | undefined;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test',
+    ARI_APP: process.env['ARI_APP'] || 'callpolicy',
+  };
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    void (sandbox?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    if (process.env['ARI_URL']) {
+      log(`using the Asterisk at ${process.env['ARI_URL']} (ARI_URL is set)`);
+      if (!process.env['ARI_USER'] || !process.env['ARI_PASSWORD']) {
+        log('ARI_URL is set but ARI_USER or ARI_PASSWORD is not');
+        return 1;
+      }
+    } else {
+      provisionIfMissing();
+      const started = Date.now();
+      sandbox = await startAsteriskSandbox({
+        workDir: WORK_DIR,
+        agents: AGENTS,
+        trunkPort: TRUNK_PORT,
+        trunkExtraPorts: [CUSTOMER_PORT],
+        extraExtensions: HARNESS_EXTENSIONS,
+        defaultNumber: DEFAULT_NUMBER,
+        verbose: Number(process.env['CALLPOLICY_ASTERISK_VERBOSE'] ?? 3),
+      });
+      log(`Asterisk sandbox up in ${Date.now() - started} ms (ARI ${sandbox.ariUrl}, log ${path.relative(REPO, sandbox.logFile)})`);
+      env['ARI_URL'] = sandbox.ariUrl;
+      env['ARI_USER'] = sandbox.ariUser;
+      env['ARI_PASSWORD'] = sandbox.ariPassword;
+      env['ARI_APP'] = sandbox.appName;
+      env['SIP_SERVER'] = sandbox.sipServer;
+    }
+    if (!env['CALLPOLICY_SIPP_WORKDIR']) {
+      // sipp keeps the files of failed runs there; start each run empty.
+      env['CALLPOLICY_SIPP_WORKDIR'] = path.join(WORK_DIR, 'sipp');
+      rmSync(env['CALLPOLICY_SIPP_WORKDIR'], { recursive: true, force: true });
+    }
+
+    const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files];
+    const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
+    const code = await new Promise<number>((resolve) => {
+      child.once('error', (err) => {
+        log(`cannot start the test runner: ${err.message}`);
+        resolve(1);
+      });
+      child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+    });
+    if (code !== 0 && sandbox) {
+      log(`tests failed; Asterisk log: ${path.relative(REPO, sandbox.logFile)}`);
+    }
+    return code;
+  } finally {
+    if (sandbox && !stopping) {
+      const t = Date.now();
+      await sandbox.stop();
+      log(`Asterisk sandbox stopped in ${Date.now() - t} ms`);
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,20 @@
+// The phones and the trunk around the test Asterisk. test/integration/run.ts configures the
+// sandbox from this; an Asterisk given through ARI_URL must be set up the same way
+// (see dialplan/asterisk/pjsip.conf.sample).
+import type { SandboxAgent } from '../../src/sandbox/asterisk-sandbox.js';
+
+export const AGENT_ONE = { endpoint: '1001', port: 5071, name: 'Agent One' } as const satisfies SandboxAgent;
+export const AGENT_TWO = { endpoint: '1002', port: 5072, name: 'Agent Two' } as const satisfies SandboxAgent;
+export const AGENT_THREE = { endpoint: '1003', port: 5073, name: 'Agent Three' } as const satisfies SandboxAgent;
+/** Dials through the plain-outbound context: the benchmark baseline, no adapter. */
+export const PLAIN_AGENT = { endpoint: '1009', port: 5079, name: 'Plain Agent', context: 'plain-outbound' } as const satisfies SandboxAgent;
+
+export const AGENTS: SandboxAgent[] = [AGENT_ONE, AGENT_TWO, AGENT_THREE, PLAIN_AGENT];
+
+/** sipp UAS playing the carrier; PJSIP endpoint "trunk". */
+export const TRUNK_PORT = 5080;
+/** Also identified as the trunk: a sipp UAC here places customers' (inbound) calls. */
+export const CUSTOMER_PORT = 5081;
+
+/** CALLPOLICY_DEFAULT_NUMBER: the caller ID when the adapter is down. */
+export const DEFAULT_NUMBER = '+15550000000';
