@@ -81,7 +81,7 @@ export function assertSafeDestination(destination: string): void {
 export function assertSafeCallerId(callerId: { number: string; name: string }): void {
   assertSafeDestination(callerId.number);
   // eslint-disable-next-line no-control-regex
-  if (/["<>\\\u0000-\u001f\u007f]/.test(callerId.name) || callerId.name.length > 80) {
+  if (/["<>|\\\u0000-\u001f\u007f]/.test(callerId.name) || callerId.name.length > 80) {
     throw new Error(`unsafe caller ID name refused: ${JSON.stringify(callerId.name.slice(0, 24))}`);
   }
 }

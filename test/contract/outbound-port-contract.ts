@@ -61,9 +61,9 @@ export function outboundPortContract(name: string, makeHarness: () => Promise<Co
     });
 
     test('dial presents the caller ID and destination to the trunk', async () => {
-      script = async (call) => call.dial({ number: '+12125550199', name: 'ACME' }, '+14155550123');
+      script = async (call) => call.dial({ number: '+12125550199', name: "ACME, Inc. & O'Neil (EU)" }, '+14155550123');
       const got = await h.placeCall('+14155550123');
-      assert.deepEqual(got, { destination: '+14155550123', callerIdNumber: '+12125550199', callerIdName: 'ACME' });
+      assert.deepEqual(got, { destination: '+14155550123', callerIdNumber: '+12125550199', callerIdName: "ACME, Inc. & O'Neil (EU)" });
     });
 
     test('an empty display name stays empty (the agent name does not leak)', async () => {
@@ -91,13 +91,14 @@ export function outboundPortContract(name: string, makeHarness: () => Promise<Co
           () => call.dial({ number: '+12125550199', name: '' }, '+1415&PJSIP/evil'),
           () => call.dial({ number: '+1212;x', name: '' }, '+14155550123'),
           () => call.dial({ number: '+12125550199', name: 'a"<sip:x>' }, '+14155550123'),
+          () => call.dial({ number: '+12125550199', name: 'a|+1900' }, '+14155550123'),
         ]) {
           await attempt().catch((e: Error) => errors.push(e.message));
         }
         await call.reject();
       };
       assert.equal(await h.placeCall('+14155550123'), null);
-      assert.equal(errors.length, 3);
+      assert.equal(errors.length, 4);
     });
 
     test('a call that hung up before the decision gives CallGoneError, not a crash', async () => {

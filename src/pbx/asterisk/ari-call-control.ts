@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import {
   CallGoneError,
   PbxRequestError,
+  PbxTimeoutError,
   assertSafeCallerId,
   assertSafeDestination,
   type CallControlHandlers,
@@ -11,6 +12,7 @@ import {
   type OutboundCall,
 } from '../call-control.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
+import { AriHttpError, createAriRest, type AriRest } from './ari-rest.js';
 
 export interface AriOptions {
   url: string;
@@ -29,25 +31,21 @@ interface AriChannelJson {
   name: string;
   dialplan?: { context: string; exten: string; priority: number };
 }
+/** ari-client carries the websocket (events, reconnects); REST goes through ari-rest.ts. */
 interface AriClient {
   on(event: string, listener: (...args: any[]) => void): void;
   removeAllListeners(): void;
   start(app: string): Promise<void>;
   stop(): void;
   ping(): void;
-  channels: {
-    setChannelVar(p: { channelId: string; variable: string; value: string }): Promise<void>;
-    getChannelVar(p: { channelId: string; variable: string }): Promise<{ value: string }>;
-    continueInDialplan(p: { channelId: string }): Promise<void>;
-    get(p: { channelId: string }): Promise<AriChannelJson>;
-  };
-  applications: {
-    get(p: { applicationName: string }): Promise<{ channel_ids: string[] }>;
-    subscribe(p: { applicationName: string; eventSource: string }): Promise<unknown>;
-  };
 }
 
 const OUTBOUND_CONTEXT_ARG = 'outbound';
+/**
+ * The events we act on. Followed channels would otherwise stream every ChannelVarset, Dial and
+ * state change through the websocket while the call is being set up, costing post-dial delay.
+ */
+const WANTED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed'];
 /** A tracked call older than this is dropped even if its end event was missed. */
 const TRACK_MAX_AGE_MS = 12 * 3600_000;
 
@@ -69,32 +67,25 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   /** Calls whose end we still want to report, with when we started tracking them. */
   const tracked = new Map<string, number>();
 
-  async function request<T>(operation: string, call: (c: AriClient) => Promise<T>, channelId?: string): Promise<T> {
-    const c = client;
-    if (!c) throw new PbxRequestError(`${operation}: ARI link is down`);
+  const rest = createAriRest(opts.url, opts.user, opts.password, t);
+
+  async function request<T>(operation: string, call: (r: AriRest) => Promise<T>, channelId?: string): Promise<T> {
     try {
-      return await withTimeout(call(c), t, operation);
+      return await withTimeout(call(rest), t + 100, operation);
     } catch (err) {
-      const message = (err as Error).message ?? '';
       // 404 "Channel not found" / 409 "Channel not in Stasis application": the call moved on.
-      if (channelId && /not found|not in Stasis/i.test(message)) throw new CallGoneError(channelId);
-      if (err instanceof Error && 'code' in err) throw err;
-      throw new PbxRequestError(`${operation}: ${message}`);
+      if (channelId && err instanceof AriHttpError && (err.status === 404 || err.status === 409)) throw new CallGoneError(channelId);
+      if (err instanceof PbxTimeoutError) throw err;
+      if (err instanceof Error && err.name === 'TimeoutError') throw new PbxTimeoutError(operation, t);
+      throw new PbxRequestError(`${operation}: ${(err as Error).message}`);
     }
   }
 
-  function setVars(channelId: string, vars: Record<string, string>): Promise<unknown> {
-    return Promise.all(
-      Object.entries(vars).map(([variable, value]) =>
-        request(`setChannelVar ${variable}`, (c) => c.channels.setChannelVar({ channelId, variable, value }), channelId),
-      ),
-    );
-  }
-
-  async function release(channelId: string, vars: Record<string, string>): Promise<void> {
+  /** One variable and "continue": two ARI requests per call (see the shipped dialplan). */
+  async function release(channelId: string, decision: string): Promise<void> {
     try {
-      await setVars(channelId, vars);
-      await request('continueInDialplan', (c) => c.channels.continueInDialplan({ channelId }), channelId);
+      await request('setChannelVar', (r) => r.setChannelVar(channelId, 'CALLPOLICY_DECISION', decision), channelId);
+      await request('continueInDialplan', (r) => r.continueInDialplan(channelId), channelId);
     } finally {
       deciding.delete(channelId);
     }
@@ -105,7 +96,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   function trackEnd(channelId: string): void {
     if (!handlers?.ended) return;
     tracked.set(channelId, Date.now());
-    request('subscribe channel', (c) => c.applications.subscribe({ applicationName: opts.app, eventSource: `channel:${channelId}` }), channelId).catch(
+    request('subscribe channel', (r) => r.subscribe(opts.app, `channel:${channelId}`), channelId).catch(
       (err: Error) => {
         tracked.delete(channelId);
         if (!(err instanceof CallGoneError)) log.debug({ channelId, err: err.message }, 'cannot follow call to its end');
@@ -123,15 +114,10 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       async dial(callerId, destination) {
         assertSafeDestination(destination);
         assertSafeCallerId(callerId);
-        await release(channel.id, {
-          'CALLERID(num)': callerId.number,
-          'CALLERID(name)': callerId.name,
-          CALLPOLICY_DEST: destination,
-          CALLPOLICY_ACTION: 'dial',
-        });
+        await release(channel.id, `dial|${callerId.number}|${destination}|${callerId.name}`);
       },
-      useDefault: () => release(channel.id, { CALLPOLICY_ACTION: 'default' }),
-      reject: () => release(channel.id, { CALLPOLICY_ACTION: 'reject' }),
+      useDefault: () => release(channel.id, 'default'),
+      reject: () => release(channel.id, 'reject'),
     };
   }
 
@@ -145,17 +131,20 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     });
   }
 
-  /** After a reconnect: calls that entered Stasis and were not released yet. */
+  /** After every (re)connect: narrow the events, then adopt calls that entered Stasis and were not released yet. */
   async function readopt(): Promise<void> {
+    await request('eventFilter', (r) => r.allowEvents(opts.app, WANTED_EVENTS)).catch((err: Error) =>
+      log.warn({ err: err.message }, 'cannot set the event filter; all events will be received'),
+    );
     try {
-      const appInfo = await request('applications.get', (c) => c.applications.get({ applicationName: opts.app }));
-      const waiting = appInfo.channel_ids.filter((id) => !deciding.has(id));
+      const channelIds = await request('applications.get', (r) => r.applicationChannelIds(opts.app));
+      const waiting = channelIds.filter((id) => !deciding.has(id));
       if (waiting.length > 0) log.info({ count: waiting.length }, 're-adopting calls still waiting in the Stasis app');
       for (const channelId of waiting) {
         try {
-          const channel = await request('channels.get', (c) => c.channels.get({ channelId }), channelId);
-          const trunk = await request('getChannelVar', (c) => c.channels.getChannelVar({ channelId, variable: 'CALLPOLICY_TRUNK' }), channelId);
-          deliver(channel, trunk.value || 'trunk');
+          const channel = await request('channels.get', (r) => r.getChannel(channelId), channelId);
+          const trunk = await request('getChannelVar', (r) => r.getChannelVar(channelId, 'CALLPOLICY_TRUNK'), channelId);
+          deliver(channel, trunk || 'trunk');
         } catch (err) {
           if (!(err instanceof CallGoneError)) log.warn({ channelId, err: (err as Error).message }, 'cannot re-adopt call');
         }
@@ -169,7 +158,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     c.on('StasisStart', (event: { args: string[]; channel: AriChannelJson }) => {
       if (event.args[0] !== OUTBOUND_CONTEXT_ARG) {
         log.warn({ channelId: event.channel.id, args: event.args }, 'channel entered Stasis with unknown arguments; sending it back');
-        release(event.channel.id, { CALLPOLICY_ACTION: 'default' }).catch(() => undefined);
+        release(event.channel.id, 'default').catch(() => undefined);
         return;
       }
       deliver(event.channel, event.args[1] || 'trunk');

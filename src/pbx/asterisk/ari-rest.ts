@@ -1,0 +1,76 @@
+/**
+ * The ARI REST calls on the decision path, over Node's fetch (undici, keep-alive connections).
+ * ari-client's own REST layer (swagger-client + request) opens a new connection per request and
+ * added several milliseconds of post-dial delay per call; its websocket and events stay in use.
+ */
+export class AriHttpError extends Error {
+  override name = 'AriHttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AriRest {
+  setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
+  getChannelVar(channelId: string, variable: string): Promise<string>;
+  continueInDialplan(channelId: string): Promise<void>;
+  getChannel(channelId: string): Promise<{ id: string; name: string; dialplan?: { context: string; exten: string; priority: number } }>;
+  applicationChannelIds(app: string): Promise<string[]>;
+  subscribe(app: string, eventSource: string): Promise<void>;
+  /** Only these event types reach the app's websocket. */
+  allowEvents(app: string, types: string[]): Promise<void>;
+}
+
+export function createAriRest(baseUrl: string, user: string, password: string, timeoutMs: number): AriRest {
+  const root = `${baseUrl.replace(/\/+$/, '')}/ari`;
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  async function call(method: 'GET' | 'POST' | 'PUT', path: string, query: Record<string, string> = {}, body?: unknown): Promise<unknown> {
+    const qs = new URLSearchParams(query).toString();
+    const headers: Record<string, string> = { authorization };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${root}${path}${qs ? `?${qs}` : ''}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new AriHttpError(res.status, `${method} ${path}: ${res.status} ${message}`);
+    }
+    return text ? JSON.parse(text) : undefined;
+  }
+  const ch = (id: string) => `/channels/${encodeURIComponent(id)}`;
+
+  return {
+    async setChannelVar(channelId, variable, value) {
+      await call('POST', `${ch(channelId)}/variable`, { variable, value });
+    },
+    async getChannelVar(channelId, variable) {
+      return ((await call('GET', `${ch(channelId)}/variable`, { variable })) as { value: string }).value;
+    },
+    async continueInDialplan(channelId) {
+      await call('POST', `${ch(channelId)}/continue`);
+    },
+    getChannel: (channelId) => call('GET', ch(channelId)) as ReturnType<AriRest['getChannel']>,
+    async applicationChannelIds(app) {
+      return ((await call('GET', `/applications/${encodeURIComponent(app)}`)) as { channel_ids: string[] }).channel_ids;
+    },
+    async subscribe(app, eventSource) {
+      await call('POST', `/applications/${encodeURIComponent(app)}/subscription`, { eventSource });
+    },
+    async allowEvents(app, types) {
+      await call('PUT', `/applications/${encodeURIComponent(app)}/eventFilter`, {}, { allowed: types.map((type) => ({ type })) });
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// npm run bench: prints, in one run,
+//  (1) the caller-ID decision time in process: 100,000 numbers over 1,000 areas, 10,000 agents;
+//  (2) the post-dial delay the adapter adds: sipp agent -> Asterisk -> sipp trunk through the
+//      adapter's dialplan (Stasis + decision) against a plain Dial with a fixed caller ID on the
+//      same Asterisk, interleaved, at a steady call rate;
+//  (3) the adapter process's memory at rest and after 10,000 calls.
+// Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
+// (10000), BENCH_MEMORY_RATE (100 calls/s).
+import path from 'node:path';
+import { runLoad, startTrunk } from '../../src/sandbox/sipp.js';
+import { createTempDatabase } from '../support/temp-database.js';
+import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js';
+import { AGENT_ONE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
+import { percentile, runDecisionBench } from './decision-bench.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
+const MEMORY_CALLS = Number(process.env.BENCH_MEMORY_CALLS ?? 10_000);
+const MEMORY_RATE = Number(process.env.BENCH_MEMORY_RATE ?? 100);
+const CALLEE = '+12125550123';
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+async function main() {
+  console.log('== (1) caller-ID decision in process (100,000 numbers, 1,000 areas, 10,000 agents)');
+  for (const f of runDecisionBench()) {
+    console.log(`  ${f.label.padEnd(14)} ${f.decisions} decisions  p50 ${fmt(f.p50us)} us  p99 ${fmt(f.p99us)} us  max ${fmt(f.maxUs, 0)} us`);
+  }
+
+  const db = await createTempDatabase();
+  const stack = await startLocalStack({ workDir: path.join(REPO, '.data', 'bench'), policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: db.url, httpPort: 8098 });
+  const trunk = await startTrunk({ port: TRUNK_PORT, traceMessages: false, holdMs: 60_000 });
+  try {
+    const atRest = await adapterMemory(stack.statusUrl);
+    const load = (agent: typeof AGENT_ONE | typeof PLAIN_AGENT, calls: number, rate: number) =>
+      runLoad({ fromPort: agent.port, fromUser: agent.endpoint, to: CALLEE, rate, calls, holdMs: 1000 });
+
+    console.log(`\n== (2) post-dial delay, INVITE to first 180/200 at the agent phone, ${RATE} calls/s, ${CALLS} calls per path`);
+    await load(AGENT_ONE, 50, RATE); // warm-up: JIT, database pool, location cache
+    await load(PLAIN_AGENT, 50, RATE);
+    const plain: number[] = [];
+    const adapter: number[] = [];
+    let failed = 0;
+    for (let round = 0; round < 2; round++) {
+      for (const [agent, into] of [[PLAIN_AGENT, plain], [AGENT_ONE, adapter]] as const) {
+        const r = await load(agent, Math.ceil(CALLS / 2), RATE);
+        into.push(...r.pddMs);
+        failed += r.failed;
+      }
+    }
+    plain.sort((a, b) => a - b);
+    adapter.sort((a, b) => a - b);
+    const row = (name: string, xs: number[]) => `  ${name.padEnd(26)} n=${xs.length}  p50 ${fmt(percentile(xs, 50))} ms  p99 ${fmt(percentile(xs, 99))} ms`;
+    console.log(row('plain Dial, fixed caller ID', plain));
+    console.log(row('through the adapter', adapter));
+    console.log(
+      `  added by the adapter: p50 ${fmt(percentile(adapter, 50) - percentile(plain, 50))} ms, p99 ${fmt(percentile(adapter, 99) - percentile(plain, 99))} ms;` +
+        ` ratio p50 ${fmt(percentile(adapter, 50) / percentile(plain, 50))}, p99 ${fmt(percentile(adapter, 99) / percentile(plain, 99))}; failed calls ${failed}`,
+    );
+
+    const done = plain.length + adapter.length;
+    const more = Math.max(0, MEMORY_CALLS - adapter.length - 50);
+    console.log(`\n== (3) adapter memory (its own process, /status)`);
+    if (more > 0) {
+      const r = await load(AGENT_ONE, more, MEMORY_RATE);
+      failed += r.failed;
+      console.log(`  ${more} more adapter calls at ${MEMORY_RATE}/s: ${r.succeeded} ok, ${r.failed} failed`);
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const afterCalls = await adapterMemory(stack.statusUrl);
+    const decided = stack.cli('calls', '-n', '1');
+    console.log(`  at rest:                rss ${mb(atRest.rss)}, heap used ${mb(atRest.heapUsed)}`);
+    console.log(`  after ${adapter.length + 50 + more} adapter calls: rss ${mb(afterCalls.rss)}, heap used ${mb(afterCalls.heapUsed)}  (${done} calls in the PDD runs)`);
+    console.log(`  last recorded decision: ${decided}`);
+  } finally {
+    await trunk.stop();
+    await stack.stop();
+    await db.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
