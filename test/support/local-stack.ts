@@ -17,6 +17,8 @@ export interface LocalStack {
   statusUrl: string;
   /** Runs the adapter's CLI against the same database. */
   cli(...args: string[]): string;
+  /** Stops the adapter only (the embedded database is single-process: stop it before the CLI reads). */
+  stopAdapter(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,11 +56,14 @@ export async function startLocalStack(opts: { workDir: string; policyFile: strin
   const out = openSync(adapterLog, 'w');
   const adapter = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'main.ts')], { cwd: REPO, env, stdio: ['ignore', out, out] });
   const statusUrl = `http://127.0.0.1:${httpPort}/status`;
-  const stop = async () => {
+  const stopAdapter = async () => {
     if (adapter.exitCode === null) {
       adapter.kill('SIGTERM');
       await new Promise((r) => adapter.once('exit', r));
     }
+  };
+  const stop = async () => {
+    await stopAdapter();
     await sandbox.stop();
   };
   for (let i = 0; ; i++) {
@@ -70,7 +75,7 @@ export async function startLocalStack(opts: { workDir: string; policyFile: strin
     }
     await sleep(100);
   }
-  return { sandbox, adapter, adapterLog, statusUrl, cli, stop };
+  return { sandbox, adapter, adapterLog, statusUrl, cli, stopAdapter, stop };
 }
 
 export async function adapterMemory(statusUrl: string): Promise<{ rss: number; heapUsed: number }> {

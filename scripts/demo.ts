@@ -1,0 +1,56 @@
+// The demo: a sandbox Asterisk, the adapter (its own process, embedded database unless
+// DATABASE_URL is set) with examples/policy.yaml, a sipp trunk, and sample agent calls that
+// show the caller ID the trunk received. Usage:
+//   scripts/demo.sh [--agent 1001|1002|1003 --call +E164 ...] [--keep]
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { placeCall, startTrunk } from '../src/sandbox/sipp.js';
+import { REPO, startLocalStack } from '../test/support/local-stack.js';
+import { AGENT_ONE, AGENT_THREE, AGENT_TWO, TRUNK_PORT } from '../test/integration/topology.js';
+
+const { values } = parseArgs({
+  options: { agent: { type: 'string', default: '1001' }, call: { type: 'string', multiple: true }, keep: { type: 'boolean', default: false } },
+});
+const agents = [AGENT_ONE, AGENT_TWO, AGENT_THREE];
+const byEndpoint = (e: string) => {
+  const a = agents.find((x) => x.endpoint === e);
+  if (!a) throw new Error(`--agent must be one of ${agents.map((x) => x.endpoint).join(', ')}`);
+  return a;
+};
+
+const samples: [typeof AGENT_ONE | typeof AGENT_TWO | typeof AGENT_THREE, string, string][] = values.call
+  ? values.call.map((n) => [byEndpoint(values.agent!), n, 'your call'])
+  : [
+      [AGENT_ONE, '+12125550123', 'New York callee: the New York number (same area)'],
+      [AGENT_ONE, '+16195550123', 'San Diego: no 619 number, same state (region fallback)'],
+      [AGENT_ONE, '+8613800138000', 'Beijing mobile: the Beijing landline (same city)'],
+      [AGENT_TWO, '+8613712345678', 'Dongguan mobile: the Shenzhen number (same province)'],
+      [AGENT_THREE, '+4930123456', 'Berlin: no German number, pool fallback'],
+      [AGENT_ONE, '2125550123', 'national dialling, default country US'],
+      [AGENT_ONE, '+1415555&0123', 'injection attempt: refused, never reaches the trunk'],
+    ];
+
+const workDir = path.join(REPO, '.data', 'demo');
+console.log('starting the sandbox Asterisk and the adapter ...');
+const stack = await startLocalStack({ workDir, policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: process.env.DATABASE_URL || undefined });
+const trunk = await startTrunk({ port: TRUNK_PORT });
+try {
+  console.log(`adapter ready (log: ${path.relative(REPO, stack.adapterLog)}); policy: examples/policy.yaml, strategy "area"\n`);
+  for (const [agent, dialed, what] of samples) {
+    await trunk.takeInvites();
+    const r = await placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: dialed, server: stack.sandbox.sipServer, holdMs: 200 });
+    const [inv] = r.finalStatus === 200 ? [await trunk.nextInvite(5000)] : await trunk.takeInvites();
+    const got = inv ? `From "${inv.fromName}" <${inv.fromUser}>, P-Asserted-Identity <${inv.paiUser}>` : 'nothing reached the trunk';
+    console.log(`${agent.name} (${agent.endpoint}) dials ${dialed}\n   ${what}\n   agent's phone got ${r.finalStatus}; trunk got: ${got}\n`);
+  }
+  if (values.keep) {
+    console.log(`running until Ctrl-C: ARI ${stack.sandbox.ariUrl}, SIP ${stack.sandbox.sipServer}, agents 1001-1003 from local ports 5071-5073`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  }
+  await stack.stopAdapter();
+  console.log('what the adapter recorded (callpolicy calls):');
+  console.log(stack.cli('calls', '-n', String(samples.length)));
+} finally {
+  await trunk.stop();
+  await stack.stop();
+}
