@@ -15,6 +15,8 @@ import { loadPolicy, type RuntimePolicy } from './store/load-policy.js';
 export interface Adapter {
   db: Database;
   port: CallControlPort;
+  /** Writes queued call records now (tests, shutdown). */
+  flushRecords(): Promise<void>;
   policy(): RuntimePolicy;
   /** Re-reads settings and inventory from the database (after an apply). */
   reload(): Promise<void>;
@@ -43,10 +45,11 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: { port?: C
   for (const n of policy.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
   await preloadGeocodeData(callingCodes.filter(Boolean));
   const locator = createLocator();
+  const recorder = createCallRecorder(db.db, { onError: (err) => logger.error({ err: err.message }, 'cannot write call records') });
   const flow = createOutboundFlow({
     policy: () => policy,
     locate: (e164) => locator.locate(e164),
-    recorder: createCallRecorder(db.db),
+    recorder,
     logger,
     pbx: 'asterisk',
   });
@@ -68,10 +71,12 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: { port?: C
     db,
     port,
     policy: () => policy,
+    flushRecords: () => recorder.flush(),
     reload,
     connected,
     async stop() {
       await port.stop();
+      await recorder.flush().catch((err: Error) => logger.error({ err: err.message }, 'cannot write call records'));
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await db.close();
     },

@@ -4,13 +4,13 @@ import { formatForTrunk, parseDialedNumber } from '../phone/index.js';
 import { chooseCallerId, type Random } from '../policy/choose-caller-id.js';
 import type { Location } from '../policy/caller-id-types.js';
 import { CallGoneError, type CallEnded, type OutboundCall } from '../pbx/call-control.js';
-import type { CallEnd, CallRecorder, NewCallRecord } from '../store/call-records.js';
+import type { CallRecorder, NewCallRecord } from '../store/call-records.js';
 import type { RuntimePolicy } from '../store/load-policy.js';
 
 export interface OutboundFlowDeps {
   policy: () => RuntimePolicy;
   locate: (e164: string) => Promise<Location>;
-  recorder: Pick<CallRecorder, 'recordDecision' | 'recordEnds'>;
+  recorder: Pick<CallRecorder, 'recordDecision' | 'recordEnd'>;
   logger: Logger;
   pbx: string;
   random?: Random;
@@ -111,21 +111,11 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       },
       'outbound caller ID',
     );
-    deps.recorder
-      .recordDecision({ ...record, direction: 'outbound', pbx: deps.pbx, channelId: call.id, agentEndpoint: call.endpoint, decidedAt, decisionMicros })
-      .catch((err: Error) => log.error({ err: err.message }, 'cannot record the call'));
+    deps.recorder.recordDecision({ ...record, direction: 'outbound', pbx: deps.pbx, channelId: call.id, agentEndpoint: call.endpoint, decidedAt, decisionMicros });
   }
 
-  /** Call ends are written in small batches: one UPDATE per call, off the call's path. */
-  const pendingEnds: CallEnd[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
   function ended(info: CallEnded): void {
-    pendingEnds.push({ channelId: info.id, endedAt: info.at, hangupCause: info.cause });
-    flushTimer ??= setTimeout(() => {
-      flushTimer = undefined;
-      const batch = pendingEnds.splice(0);
-      deps.recorder.recordEnds(batch).catch((err: Error) => deps.logger.error({ err: err.message }, 'cannot record call ends'));
-    }, 200);
+    deps.recorder.recordEnd({ channelId: info.id, endedAt: info.at, hangupCause: info.cause });
   }
 
   return { handle, ended };

@@ -55,10 +55,10 @@ async function apply(yaml: string) {
 }
 
 async function lastRecord() {
-  const read = async () => (await adapter.db.db.select().from(calls).orderBy(desc(calls.decidedAt)).limit(1))[0];
-  let row = await read();
-  for (let i = 0; i < 50 && !row; i++) row = await read();
-  return row!;
+  await adapter.flushRecords();
+  const [row] = await adapter.db.db.select().from(calls).orderBy(desc(calls.decidedAt)).limit(1);
+  assert.ok(row, 'the call was recorded');
+  return row;
 }
 
 before(async () => {
@@ -194,6 +194,7 @@ describe('trunk format, bad input, unknown agents', () => {
     let ended = row.endedAt;
     for (let i = 0; i < 50 && !ended; i++) {
       await new Promise((r) => setTimeout(r, 100));
+      await adapter.flushRecords();
       ended = (await adapter.db.db.select().from(calls).orderBy(desc(calls.decidedAt)).limit(1))[0]!.endedAt;
     }
     assert.ok(ended instanceof Date && ended >= row.decidedAt, 'ended_at is set after the decision');

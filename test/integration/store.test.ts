@@ -10,6 +10,7 @@ import { applyPolicy } from '../../src/store/apply-policy.js';
 import { createCallRecorder } from '../../src/store/call-records.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { loadPolicy, setChosenNumber } from '../../src/store/load-policy.js';
+import { calls } from '../../src/store/schema/index.js';
 import { createTempDatabase } from '../support/temp-database.js';
 
 const file = (strategy = 'group', extraAgent = '') => `
@@ -61,9 +62,12 @@ function suite(kind: 'postgres' | 'pglite') {
 
     test('applying twice is idempotent and keeps last use and the agent choice', async () => {
       await setChosenNumber(database.db, 'alice', '+12125550100');
-      await createCallRecorder(database.db).recordDecision({
-        direction: 'outbound', pbx: 'test', channelId: 'c1', action: 'dial', reason: 'decided', callerId: '+14155550100', decidedAt: new Date(5000),
-      });
+      const recorder = createCallRecorder(database.db);
+      recorder.recordDecision({ direction: 'outbound', pbx: 'test', channelId: 'c1', action: 'dial', reason: 'decided', callerId: '+14155550100', decidedAt: new Date(5000) });
+      recorder.recordEnd({ channelId: 'c1', endedAt: new Date(9000), hangupCause: 16 });
+      await recorder.flush();
+      const [row] = await database.db.select().from(calls);
+      assert.deepEqual([row?.endedAt?.getTime(), row?.hangupCause], [9000, 16]);
       await applyPolicy(database.db, parsePolicyFile(file(), 'p.yaml'), locate);
       const p = await loadPolicy(database.db);
       assert.equal(p.inventory.get('+14155550100')?.lastUsedAt, 5000);

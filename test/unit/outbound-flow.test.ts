@@ -55,7 +55,7 @@ describe('outbound flow over the fake PBX', () => {
         if (locateFails) throw new Error('geo data unreadable');
         return locations[e164] ?? { country: 'US', region: null, area: null };
       },
-      recorder: { recordDecision: async (r) => void records.push(r), recordEnds: async () => undefined },
+      recorder: { recordDecision: (r) => void records.push(r), recordEnd: () => undefined },
       logger: createLogger('info', sink),
       pbx: 'fake',
       random: () => 0,
@@ -149,7 +149,7 @@ describe('outbound flow over the fake PBX', () => {
     const slow = createOutboundFlow({
       policy: () => policy,
       locate: () => new Promise((r) => setTimeout(() => r(nyc), 200)),
-      recorder: { recordDecision: async (r) => void records.push(r), recordEnds: async () => undefined },
+      recorder: { recordDecision: (r) => void records.push(r), recordEnd: () => undefined },
       logger: createLogger('info', new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) })),
       pbx: 'fake',
     });
