@@ -75,6 +75,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       log.error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
     }
     const decisionMicros = Math.round((performance.now() - started) * 1000);
+    const releaseStarted = performance.now();
 
     try {
       if (outcome.action === 'dial' && outcome.dial) {
@@ -95,6 +96,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       await call.useDefault().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
     }
 
+    const pbxMicros = Math.round((performance.now() - releaseStarted) * 1000);
     const { dial: _dial, ...record } = outcome;
     log.info(
       {
@@ -108,6 +110,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
         fallback: record.fallback,
         candidates: record.candidates,
         decisionMicros,
+        pbxMicros,
       },
       'outbound caller ID',
     );
