@@ -7,12 +7,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, promises as fs, readFileSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { createSocket } from 'node:dgram';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderAsteriskConfig, type SandboxAgent } from './asterisk-config.js';
-import { exited, hasExited, killOnExit, pollUntil, tailFile, withTimeout } from './process-utils.js';
+import { exited, hasExited, killOnExit, pollUntil, tailFile, udpPortBusy, withTimeout } from './process-utils.js';
 
 export type { SandboxAgent } from './asterisk-config.js';
 
@@ -284,23 +283,8 @@ async function assertTcpPortFree(port: number, what: string): Promise<void> {
 
 /** Throws when 127.0.0.1:<port>/udp is taken. */
 async function assertUdpPortFree(port: number, what: string): Promise<void> {
-  const socket = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, '127.0.0.1', () => resolve());
-    });
-  } catch (err) {
-    throw new Error(`asterisk sandbox: ${what} port 127.0.0.1:${port}/udp is already in use (${(err as Error).message})`);
-  } finally {
-    await new Promise<void>((resolve) => {
-      try {
-        socket.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
-  }
+  const busy = await udpPortBusy(port);
+  if (busy) throw new Error(`asterisk sandbox: ${what} port 127.0.0.1:${port}/udp is already in use (${busy})`);
 }
 
 export async function startAsteriskSandbox(opts: AsteriskSandboxOptions = {}): Promise<AsteriskSandbox> {

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 // Child-process helpers shared by the Asterisk sandbox and the SIPp harness.
 // Every wait has a deadline and a message that says what was awaited.
 import type { ChildProcess } from 'node:child_process';
@@ -101,5 +102,27 @@ export async function tailFile(path: string, maxLines = 40): Promise<string> {
     return lines.slice(Math.max(0, lines.length - maxLines - 1)).join('\n');
   } catch (err) {
     return `(cannot read ${path}: ${(err as Error).message})`;
+  }
+}
+
+/** Why 127.0.0.1:<port>/udp cannot be bound (it is taken), or null when it is free. */
+export async function udpPortBusy(port: number, host = '127.0.0.1'): Promise<string | null> {
+  const socket = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => resolve());
+    });
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await new Promise<void>((resolve) => {
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
   }
 }

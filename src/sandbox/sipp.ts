@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exited, hasExited, killOnExit, pollUntil, tailFile, terminate, withTimeout } from './process-utils.js';
+import { exited, hasExited, killOnExit, pollUntil, tailFile, terminate, udpPortBusy, withTimeout } from './process-utils.js';
 
 const SCENARIO_DIR = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,23 +65,8 @@ async function renderScenario(name: string, vars: Record<string, string>, dir: s
 
 /** Throws a clear error when 127.0.0.1:<port>/udp is taken (sipp's own message is cryptic). */
 async function assertUdpPortFree(port: number, what: string): Promise<void> {
-  const socket = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, LOCAL_IP, () => resolve());
-    });
-  } catch (err) {
-    throw new SippError(`${what}: UDP port ${LOCAL_IP}:${port} is in use (${(err as Error).message}); is another sipp still running?`);
-  } finally {
-    await new Promise<void>((resolve) => {
-      try {
-        socket.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
-  }
+  const busy = await udpPortBusy(port, LOCAL_IP);
+  if (busy) throw new SippError(`${what}: UDP port ${LOCAL_IP}:${port} is in use (${busy}); is another sipp still running?`);
 }
 
 async function startSipp(o: SippRunOptions): Promise<SippRun> {
