@@ -18,6 +18,9 @@ export interface OutboundFlowDeps {
 
 type Outcome = Pick<NewCallRecord, 'action' | 'reason' | 'customerE164' | 'callerId' | 'strategy' | 'tier' | 'fallback' | 'candidates' | 'agentId'>;
 
+/** The fields of an outcome that no decision has filled in yet. */
+const UNDECIDED = { customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null } as const;
+
 /**
  * One agent's outbound call: check the dialled number, find the agent, choose the caller ID,
  * hand the call back to the PBX, then record and log the reason. Any failure sends the call
@@ -25,7 +28,7 @@ type Outcome = Pick<NewCallRecord, 'action' | 'reason' | 'customerE164' | 'calle
  */
 export function createOutboundFlow(deps: OutboundFlowDeps) {
   async function decide(call: OutboundCall, policy: RuntimePolicy): Promise<Outcome & { dial?: { number: string; name: string; destination: string } }> {
-    const base = { customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null };
+    const base = UNDECIDED;
     const parsed = parseDialedNumber(call.dialed, policy.defaultCountry as CountryCode);
     if (!parsed.ok) {
       const action = policy.callerId.onInvalidNumber === 'reject' ? 'reject' : 'default';
@@ -40,7 +43,8 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     if (decision.kind === 'none') {
       return { ...base, customerE164: customer, agentId: agent.id, strategy: decision.strategy, action: 'default', reason: decision.reason };
     }
-    const trunk = policy.trunks[call.trunk] ?? { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' };
+    const configured = policy.trunks[call.trunk];
+    const trunk = configured ?? { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' };
     return {
       ...base,
       customerE164: customer,
@@ -51,7 +55,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       fallback: decision.fallback,
       candidates: decision.candidates,
       action: 'dial',
-      reason: policy.trunks[call.trunk] ? 'decided' : 'decided_unknown_trunk',
+      reason: configured ? 'decided' : 'decided_unknown_trunk',
       dial: {
         number: formatForTrunk(decision.number, trunk.callerIdFormat),
         name: trunk.displayName,
@@ -71,7 +75,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     try {
       outcome = await decide(call, policy);
     } catch (err) {
-      outcome = { action: 'default', reason: 'decision_failed', customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null };
+      outcome = { ...UNDECIDED, action: 'default', reason: 'decision_failed' };
       log.error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
     }
     const decisionMicros = Math.round((performance.now() - started) * 1000);

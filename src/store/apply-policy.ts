@@ -25,13 +25,15 @@ export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber
     file.numbers.map(async (n) => {
       const auto = await locate(n.number);
       const manual = n.location;
-      const prefix = (v: string) => (/^[A-Z]{2}:/.test(v) ? v : `${auto.country}:${v}`);
+      // A hand-set value wins (null clears it); plain text is namespaced by the number's country.
+      const override = (set: string | null | undefined, computed: string | null) =>
+        set === undefined ? computed : set === null ? null : /^[A-Z]{2}:/.test(set) ? set : `${auto.country}:${set}`;
       return {
         e164: n.number,
         enabled: n.enabled,
         locationCountry: auto.country,
-        locationRegion: manual?.region !== undefined ? (manual.region === null ? null : prefix(manual.region)) : auto.region,
-        locationArea: manual?.area !== undefined ? (manual.area === null ? null : prefix(manual.area)) : auto.area,
+        locationRegion: override(manual?.region, auto.region),
+        locationArea: override(manual?.area, auto.area),
         locationSource: manual ? ('manual' as const) : ('auto' as const),
       };
     }),

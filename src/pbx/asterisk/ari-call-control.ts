@@ -71,7 +71,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
 
   async function request<T>(operation: string, call: (r: AriRest) => Promise<T>, channelId?: string): Promise<T> {
     try {
-      return await withTimeout(call(rest), t + 100, operation);
+      // ari-rest aborts each request after `t` ms (AbortSignal.timeout).
+      return await call(rest);
     } catch (err) {
       // 404 "Channel not found" / 409 "Channel not in Stasis application": the call moved on.
       if (channelId && err instanceof AriHttpError && (err.status === 404 || err.status === 409)) throw new CallGoneError(channelId);
@@ -188,18 +189,22 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     });
   }
 
-  function replaceClient(): void {
-    state = 'down';
+  /** Drops the current client: no more events from it, its websocket closed. */
+  function closeClient(): void {
     const old = client;
     client = undefined;
-    if (old) {
-      old.removeAllListeners();
-      try {
-        old.stop();
-      } catch {
-        // already closed
-      }
+    if (!old) return;
+    old.removeAllListeners();
+    try {
+      old.stop();
+    } catch {
+      // already closed
     }
+  }
+
+  function replaceClient(): void {
+    state = 'down';
+    closeClient();
     if (!stopped) void connectLoop();
   }
 
@@ -225,7 +230,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       try {
         client = await connectOnce();
         if (stopped) {
-          client.stop();
+          closeClient();
           return;
         }
         state = 'up';
@@ -274,17 +279,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       clearInterval(sweepTimer);
       clearTimeout(reconnectTimer);
       wakeConnectLoop?.();
-      const c = client;
-      client = undefined;
+      closeClient();
       state = 'down';
-      if (c) {
-        c.removeAllListeners();
-        try {
-          c.stop();
-        } catch {
-          // already closed
-        }
-      }
     },
   };
 }
