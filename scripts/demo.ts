@@ -4,7 +4,7 @@
 //   scripts/demo.sh [--agent 1001|1002|1003 --call +E164 ...] [--keep]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { placeCall, startTrunk } from '../src/sandbox/sipp.js';
+import { placeCall, startTrunk } from '../test/sandbox/sipp.js';
 import { REPO, startLocalStack } from '../test/support/local-stack.js';
 import { AGENT_ONE, AGENT_THREE, AGENT_TWO, TRUNK_PORT } from '../test/integration/topology.js';
 

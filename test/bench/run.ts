@@ -7,7 +7,7 @@
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
 // (10000), BENCH_MEMORY_RATE (100 calls/s).
 import path from 'node:path';
-import { runLoad, startTrunk } from '../../src/sandbox/sipp.js';
+import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js';
 import { AGENT_ONE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { CallGoneError, type CallControlPort, type CallEnded, type OutboundCall } from '../../src/pbx/call-control.js';
 
 /** What the far end (the trunk) received for one agent call, or null if nothing reached it. */
@@ -32,7 +32,7 @@ export function outboundPortContract(name: string, makeHarness: () => Promise<Co
     const seen: OutboundCall[] = [];
     const ended: CallEnded[] = [];
 
-    before(async () => {
+    beforeAll(async () => {
       h = await makeHarness();
       await h.port.start({
         outbound: async (call) => {
@@ -42,7 +42,7 @@ export function outboundPortContract(name: string, makeHarness: () => Promise<Co
         ended: (info) => ended.push(info),
       });
     });
-    after(async () => {
+    afterAll(async () => {
       await h.port.stop();
       await h.close();
     });

@@ -1,9 +1,9 @@
 // With no adapter connected, agents' calls still go out, with the PBX's default caller ID, and
 // nothing an agent dials can reach the trunk's dial string except digits and '+'.
 // Real SIP through the sandboxed Asterisk: sipp phones on the agents' ports, a sipp trunk.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { placeCall, startTrunk, type Trunk } from '../../src/sandbox/sipp.js';
+import { placeCall, startTrunk, type Trunk } from '../sandbox/sipp.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { integrationEnv } from './env.js';
 import { AGENT_ONE, DEFAULT_NUMBER, PLAIN_AGENT, TRUNK_PORT } from './topology.js';
@@ -15,7 +15,7 @@ function callFrom(agent: { port: number; endpoint: string; name: string }, to: s
   return placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to, server: env.sipServer, holdMs });
 }
 
-before(async () => {
+beforeAll(async () => {
   const apps = await ariGet<{ name: string }[]>('/applications');
   assert.ok(
     !apps.some((a) => a.name === env.ariApp),
@@ -29,10 +29,10 @@ afterEach(async () => {
 
 describe('adapter down, the trunk answers', () => {
   let trunk: Trunk;
-  before(async () => {
+  beforeAll(async () => {
     trunk = await startTrunk({ port: TRUNK_PORT });
   });
-  after(async () => {
+  afterAll(async () => {
     await trunk?.stop();
   });
 
@@ -109,10 +109,10 @@ describe('adapter down, the trunk answers', () => {
 
 describe('adapter down, the trunk hangs up first', () => {
   let trunk: Trunk;
-  before(async () => {
+  beforeAll(async () => {
     trunk = await startTrunk({ port: TRUNK_PORT, holdMs: 300 });
   });
-  after(async () => {
+  afterAll(async () => {
     await trunk?.stop();
   });
 
@@ -127,10 +127,10 @@ describe('adapter down, the trunk hangs up first', () => {
 
 describe('adapter down, the trunk is busy', () => {
   let trunk: Trunk;
-  before(async () => {
+  beforeAll(async () => {
     trunk = await startTrunk({ port: TRUNK_PORT, mode: 'busy' });
   });
-  after(async () => {
+  afterAll(async () => {
     await trunk?.stop();
   });
 

@@ -1,6 +1,6 @@
 // The call-control contract (test/contract) against the real Asterisk over ARI.
-import { afterEach } from 'node:test';
-import { startTrunk } from '../../src/sandbox/sipp.js';
+import { afterEach } from 'vitest';
+import { startTrunk } from '../sandbox/sipp.js';
 import { outboundPortContract } from '../contract/outbound-port-contract.js';
 import { assertNoChannelsLeft } from './ari-checks.js';
 import { ariPort, callThrough } from './asterisk-harness.js';

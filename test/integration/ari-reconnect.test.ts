@@ -2,9 +2,9 @@
 // calls left waiting in the Stasis app by an adapter that went away (re-adopted by the next).
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { after, afterEach, before, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { placeCall, startTrunk, type Trunk } from '../../src/sandbox/sipp.js';
+import { placeCall, startTrunk, type Trunk } from '../sandbox/sipp.js';
 import type { CallControlPort } from '../../src/pbx/call-control.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
@@ -49,10 +49,10 @@ function createRelay(listenPort: number) {
 const dialFixed = async (call: Parameters<Parameters<CallControlPort['start']>[0]['outbound']>[0]) =>
   call.dial({ number: '+12125550199', name: 'ACME' }, '+14155550123');
 
-before(async () => {
+beforeAll(async () => {
   trunk = await startTrunk({ port: TRUNK_PORT });
 });
-after(async () => {
+afterAll(async () => {
   for (const p of ports) await p.stop();
   await trunk?.stop();
 });

@@ -2,14 +2,14 @@
 // (in this process, over ARI, on a fresh PostgreSQL database) -> sipp trunk. Asserts what the
 // trunk received in From and P-Asserted-Identity, and what the database recorded.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { desc } from 'drizzle-orm';
 import { startAdapter, type Adapter } from '../../src/adapter.js';
 import { loadEnv } from '../../src/config/env.js';
 import { parsePolicyFile } from '../../src/config/policy-file.js';
 import { createLogger } from '../../src/log.js';
 import { createLocator } from '../../src/phone/index.js';
-import { startTrunk, type Trunk } from '../../src/sandbox/sipp.js';
+import { startTrunk, type Trunk } from '../sandbox/sipp.js';
 import { applyPolicy } from '../../src/store/apply-policy.js';
 import { setChosenNumber } from '../../src/store/load-policy.js';
 import { calls } from '../../src/store/schema/index.js';
@@ -61,7 +61,7 @@ async function lastRecord() {
   return row;
 }
 
-before(async () => {
+beforeAll(async () => {
   const db = await createTempDatabase(ienv.databaseUrl);
   dropDb = db.drop;
   const env = loadEnv({ ARI_URL: ienv.ariUrl, ARI_USER: ienv.ariUser, ARI_PASSWORD: ienv.ariPassword, ARI_APP: ienv.ariApp, DATABASE_URL: db.url });
@@ -69,7 +69,7 @@ before(async () => {
   await adapter.connected;
   trunk = await startTrunk({ port: TRUNK_PORT });
 });
-after(async () => {
+afterAll(async () => {
   await trunk?.stop();
   await adapter?.stop();
   await dropDb?.();
@@ -77,7 +77,7 @@ after(async () => {
 afterEach(() => assertNoChannelsLeft(3000));
 
 describe('area strategy', () => {
-  before(() => apply(policyYaml('area')));
+  beforeAll(() => apply(policyYaml('area')));
 
   test('a New York callee gets the New York number, with the display name set on purpose', async () => {
     const { view } = await callThrough(trunk, AGENT_ONE, '+12125550123');
@@ -121,7 +121,7 @@ describe('area strategy', () => {
 });
 
 describe('group strategy', () => {
-  before(() => apply(policyYaml('group')));
+  beforeAll(() => apply(policyYaml('group')));
 
   test('an agent of sales gets a sales number', async () => {
     const { view } = await callThrough(trunk, AGENT_ONE, '+12125550123');
@@ -138,7 +138,7 @@ describe('group strategy', () => {
 });
 
 describe('agent strategy', () => {
-  before(() => apply(policyYaml('agent')));
+  beforeAll(() => apply(policyYaml('agent')));
 
   test("the agent's chosen number is used", async () => {
     assert.equal((await callThrough(trunk, AGENT_THREE, '+12125550123')).view?.callerIdNumber, '+442079460000');

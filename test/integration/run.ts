@@ -3,7 +3,7 @@
 // Unless ARI_URL is set (then the tests use that Asterisk with ARI_USER/ARI_PASSWORD, which
 // must be set up like test/integration/topology.ts), this provisions the Asterisk root if it is
 // missing, starts the sandboxed Asterisk, runs test/integration/*.test.ts one file at a time
-// with node:test, stops Asterisk in every case and exits with the tests' exit code.
+// with vitest, stops Asterisk in every case and exits with the tests' exit code.
 //
 // CALLPOLICY_ASTERISK_VERBOSE (default 3) sets Asterisk's verbosity in its log;
 // the log is under test/integration/.work/.
@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../../src/sandbox/asterisk-sandbox.js';
+import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
 import { AGENTS, CUSTOMER_PORT, DEFAULT_NUMBER, TRUNK_PORT } from './topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -107,8 +107,10 @@ async function main(): Promise<number> {
       rmSync(env['CALLPOLICY_SIPP_WORKDIR'], { recursive: true, force: true });
     }
 
-    const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files];
-    const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
+    // One file at a time: they share one Asterisk and the sipp ports.
+    const results = path.join(REPO, 'test', '.results', 'integration.json');
+    const args = ['run', '--no-file-parallelism', '--test-timeout=180000', '--hook-timeout=180000', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...files];
+    const child = spawn(path.join(REPO, 'node_modules', '.bin', 'vitest'), args, { cwd: REPO, env, stdio: 'inherit' });
     const code = await new Promise<number>((resolve) => {
       child.once('error', (err) => {
         log(`cannot start the test runner: ${err.message}`);

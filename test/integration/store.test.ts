@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { parsePolicyFile } from '../../src/config/policy-file.js';
 import { createLocator } from '../../src/phone/index.js';
@@ -31,7 +31,7 @@ function suite(kind: 'postgres' | 'pglite') {
   describe(`store on ${kind}`, () => {
     let database: Database;
     let cleanup: () => Promise<void>;
-    before(async () => {
+    beforeAll(async () => {
       if (kind === 'postgres') {
         const tmp = await createTempDatabase();
         database = await openDatabase({ url: tmp.url, dataDir: '' });
@@ -43,7 +43,7 @@ function suite(kind: 'postgres' | 'pglite') {
       }
       await database.migrate();
     });
-    after(async () => {
+    afterAll(async () => {
       await database.close();
       await cleanup();
     });

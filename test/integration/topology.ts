@@ -1,7 +1,7 @@
 // The phones and the trunk around the test Asterisk. test/integration/run.ts configures the
 // sandbox from this; an Asterisk given through ARI_URL must be set up the same way
 // (see dialplan/asterisk/pjsip.conf.sample).
-import type { SandboxAgent } from '../../src/sandbox/asterisk-sandbox.js';
+import type { SandboxAgent } from '../sandbox/asterisk-sandbox.js';
 
 export const AGENT_ONE = { endpoint: '1001', port: 5071, name: 'Agent One' } as const satisfies SandboxAgent;
 export const AGENT_TWO = { endpoint: '1002', port: 5072, name: 'Agent Two' } as const satisfies SandboxAgent;

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../../src/sandbox/asterisk-sandbox.js';
+import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
 import { AGENTS, DEFAULT_NUMBER, TRUNK_PORT } from '../integration/topology.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

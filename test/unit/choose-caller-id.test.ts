@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from 'vitest';
 import { DEFAULT_CHAINS, type AgentProfile, type CallerIdSettings, type PoolNumber } from '../../src/policy/caller-id-types.js';
 import { chooseCallerId } from '../../src/policy/choose-caller-id.js';
 import { createNumberInventory } from '../../src/policy/number-inventory.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'vitest';
 import { createOutboundFlow } from '../../src/flows/outbound-flow.js';
 import { createLogger } from '../../src/log.js';
 import { createFakeCallControl } from '../../src/pbx/fake/fake-call-control.js';

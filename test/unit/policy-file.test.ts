@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from 'vitest';
 import { PolicyFileError, parsePolicyFile } from '../../src/config/policy-file.js';
 
 const good = `

@@ -177,7 +177,7 @@ export function validateConfigOptions(o: AsteriskConfigOptions): void {
   }
 }
 
-const HEADER = '; Written by src/sandbox/asterisk-config.ts for the callpolicy test sandbox. Do not edit: rewritten at every start.\n';
+const HEADER = '; Written by test/sandbox/asterisk-config.ts for the callpolicy test sandbox. Do not edit: rewritten at every start.\n';
 
 export function renderAsteriskConfig(o: AsteriskConfigOptions): Record<string, string> {
   validateConfigOptions(o);
