@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { placeCall, startTrunk } from '../test/sandbox/sipp.js';
 import { REPO, startLocalStack } from '../test/support/local-stack.js';
-import { AGENT_ONE, AGENT_THREE, AGENT_TWO, TRUNK_PORT } from '../test/integration/topology.js';
+import { AGENT_ONE, AGENT_THREE, AGENT_TWO, OUTSIDE_LINE, TRUNK_PORT } from '../test/integration/topology.js';
 
 const { values } = parseArgs({
   options: { agent: { type: 'string', default: '1001' }, call: { type: 'string', multiple: true }, keep: { type: 'boolean', default: false } },
@@ -38,7 +38,7 @@ try {
   console.log(`adapter ready (log: ${path.relative(REPO, stack.adapterLog)}); policy: examples/policy.yaml, strategy "area"\n`);
   for (const [agent, dialed, what] of samples) {
     await trunk.takeInvites();
-    const r = await placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: dialed, server: stack.sandbox.sipServer, holdMs: 200 });
+    const r = await placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: `${OUTSIDE_LINE}${dialed}`, server: stack.sandbox.sipServer, holdMs: 200 });
     const [inv] = r.finalStatus === 200 ? [await trunk.nextInvite(5000)] : await trunk.takeInvites();
     const got = inv ? `From "${inv.fromName}" <${inv.fromUser}>, P-Asserted-Identity <${inv.paiUser}>` : 'nothing reached the trunk';
     console.log(`${agent.name} (${agent.endpoint}) dials ${dialed}\n   ${what}\n   agent's phone got ${r.finalStatus}; trunk got: ${got}\n`);

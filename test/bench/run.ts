@@ -10,7 +10,7 @@ import path from 'node:path';
 import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js';
-import { AGENT_ONE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
+import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
@@ -34,7 +34,7 @@ async function main() {
   try {
     const atRest = await adapterMemory(stack.statusUrl);
     const load = (agent: typeof AGENT_ONE | typeof PLAIN_AGENT, calls: number, rate: number) =>
-      runLoad({ fromPort: agent.port, fromUser: agent.endpoint, to: CALLEE, rate, calls, holdMs: 1000 });
+      runLoad({ fromPort: agent.port, fromUser: agent.endpoint, to: agent === AGENT_ONE ? `${OUTSIDE_LINE}${CALLEE}` : CALLEE, rate, calls, holdMs: 1000 });
 
     console.log(`\n== (2) post-dial delay, INVITE to first 180/200 at the agent phone, ${RATE} calls/s, ${CALLS} calls per path`);
     await load(AGENT_ONE, 50, RATE); // warm-up: JIT, database pool, location cache

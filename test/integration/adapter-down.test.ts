@@ -6,13 +6,15 @@ import assert from 'node:assert/strict';
 import { placeCall, startTrunk, type Trunk } from '../sandbox/sipp.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { integrationEnv } from './env.js';
-import { AGENT_ONE, DEFAULT_NUMBER, PLAIN_AGENT, TRUNK_PORT } from './topology.js';
+import { AGENT_ONE, DEFAULT_NUMBER, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
 const CUSTOMER = '+14155550123';
 
-function callFrom(agent: { port: number; endpoint: string; name: string }, to: string, holdMs = 100) {
-  return placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to, server: env.sipServer, holdMs });
+/** Agents dial 9 + the number (the README's routing); the plain-outbound baseline has no prefix. */
+function callFrom(agent: { port: number; endpoint: string; name: string; context?: string }, to: string, holdMs = 100) {
+  const dialed = agent.context ? to : `${OUTSIDE_LINE}${to}`;
+  return placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: dialed, server: env.sipServer, holdMs });
 }
 
 beforeAll(async () => {
@@ -80,12 +82,11 @@ describe('adapter down, the trunk answers', () => {
     });
   }
 
-  test('"+1415555&0123" reaches the trunk as +14155550123', async () => {
+  test('"+1415555&0123" is refused (484), not filtered into +14155550123', async () => {
     await trunk.takeInvites();
     const call = await callFrom(AGENT_ONE, '+1415555&0123');
-    assert.equal(call.finalStatus, 200);
-    const invite = await trunk.nextInvite(5000);
-    assert.equal(invite.toUser, CUSTOMER);
+    assert.equal(call.finalStatus, 484);
+    await trunk.expectNoInvite(300);
   });
 
   test('a dialled string that is no number is refused by the dialplan (404), not sent', async () => {

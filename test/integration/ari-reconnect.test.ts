@@ -10,7 +10,7 @@ import { waitFor } from '../contract/outbound-port-contract.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { ariPort, callThrough } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
-import { AGENT_ONE, TRUNK_PORT } from './topology.js';
+import { AGENT_ONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
 let trunk: Trunk;
@@ -94,7 +94,7 @@ test('a call left waiting in Stasis by a vanished adapter is re-adopted by the n
   // This adapter takes the call and never answers: as if it died mid-decision.
   await stuck.start({ outbound: () => new Promise<void>(() => undefined) });
   await trunk.takeInvites();
-  const call = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: '+14155550123', server: env.sipServer, holdMs: 150, timeoutMs: 20_000 });
+  const call = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: `${OUTSIDE_LINE}+14155550123`, server: env.sipServer, holdMs: 150, timeoutMs: 20_000 });
   let waiting: string[] = [];
   for (let i = 0; i < 50 && waiting.length === 0; i++) {
     await sleep(100);

@@ -9,6 +9,7 @@ import { placeCall, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
 import type { TrunkView } from '../contract/outbound-port-contract.js';
 import { ariGet, type AriChannel } from './ari-checks.js';
 import { integrationEnv } from './env.js';
+import { OUTSIDE_LINE } from './topology.js';
 
 export function ariPort(opts: { url?: string } = {}) {
   const env = integrationEnv();
@@ -51,7 +52,7 @@ export async function callThrough(
 ): Promise<{ view: TrunkView | null; finalStatus: number }> {
   const env = integrationEnv();
   await trunk.takeInvites();
-  const call = placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: dialed, server: env.sipServer, holdMs: opts.holdMs ?? 150 });
+  const call = placeCall({ fromPort: agent.port, fromUser: agent.endpoint, fromName: agent.name, to: `${OUTSIDE_LINE}${dialed}`, server: env.sipServer, holdMs: opts.holdMs ?? 150 });
   if (opts.cancelAfterMs !== undefined) {
     await sleep(opts.cancelAfterMs);
     await hangUpAgentChannel(agent);

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
-import { AGENTS, CUSTOMER_PORT, DEFAULT_NUMBER, TRUNK_PORT } from './topology.js';
+import { AGENTS, CUSTOMER_PORT, DEFAULT_NUMBER, EMERGENCY_NUMBER, TRUNK_PORT } from './topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -92,6 +92,7 @@ async function main(): Promise<number> {
         trunkExtraPorts: [CUSTOMER_PORT],
         extraExtensions: HARNESS_EXTENSIONS,
         defaultNumber: DEFAULT_NUMBER,
+        emergencyNumber: EMERGENCY_NUMBER,
         verbose: Number(process.env['CALLPOLICY_ASTERISK_VERBOSE'] ?? 3),
       });
       log(`Asterisk sandbox up in ${Date.now() - started} ms (ARI ${sandbox.ariUrl}, log ${path.relative(REPO, sandbox.logFile)})`);

@@ -18,3 +18,10 @@ export const CUSTOMER_PORT = 5081;
 
 /** CALLPOLICY_DEFAULT_NUMBER: the caller ID when the adapter is down. */
 export const DEFAULT_NUMBER = '+15550000000';
+/** CALLPOLICY_EMERGENCY_NUMBER: the site's callback number, the caller ID of emergency calls. */
+export const EMERGENCY_NUMBER = '+15550000911';
+/**
+ * Agents reach outside numbers as the README routes them (dialplan/asterisk/extensions.conf.sample):
+ * "9" + the number. Emergency numbers are dialled directly or after the 9.
+ */
+export const OUTSIDE_LINE = '9';

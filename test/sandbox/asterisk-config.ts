@@ -35,6 +35,10 @@ export interface AsteriskConfigOptions {
   extraExtensions: string;
   /** Contents of the shipped dialplan, written as extensions_callpolicy.conf. */
   callpolicyDialplan: string;
+  /** Contents of the shipped extensions.conf.sample: it becomes extensions.conf. */
+  extensionsSample: string;
+  /** CALLPOLICY_EMERGENCY_NUMBER: the caller ID of emergency calls. */
+  emergencyNumber: string;
 }
 
 export const TRUNK_ENDPOINT = 'trunk';
@@ -159,6 +163,7 @@ export function validateConfigOptions(o: AsteriskConfigOptions): void {
   check(NAME_RE.test(o.trunkContext), `trunkContext ${JSON.stringify(o.trunkContext)} is not a plain name`);
   check(NAME_RE.test(o.ariUser), 'ariUser must be a plain name');
   check(/^[A-Za-z0-9_-]{8,}$/.test(o.ariPassword), 'ariPassword must be 8+ characters of [A-Za-z0-9_-]');
+  check(o.emergencyNumber === '' || NUMBER_RE.test(o.emergencyNumber), `emergencyNumber ${JSON.stringify(o.emergencyNumber)} must be digits with an optional leading +`);
   check(o.defaultNumber === '' || NUMBER_RE.test(o.defaultNumber), `defaultNumber ${JSON.stringify(o.defaultNumber)} must be digits with an optional leading +`);
   check(DISPLAY_NAME_RE.test(o.defaultName), `defaultName ${JSON.stringify(o.defaultName)} has characters a config file cannot hold`);
   check(Number.isInteger(o.verbose) && o.verbose >= 0 && o.verbose <= 10, 'verbose must be 0..10');
@@ -360,24 +365,37 @@ match = 127.0.0.1:${a.port}
   return out.join('\n');
 }
 
+/**
+ * extensions.conf is the shipped extensions.conf.sample itself, with only the site's values of
+ * its [globals] replaced (every global the sample sets must be given one here), then the
+ * contexts that exist for tests alone.
+ */
 function renderExtensions(o: AsteriskConfigOptions): string {
+  const site: Record<string, string> = {
+    CALLPOLICY_TRUNK: TRUNK_ENDPOINT,
+    CALLPOLICY_DEFAULT_NUMBER: o.defaultNumber,
+    CALLPOLICY_DEFAULT_NAME: o.defaultName,
+    CALLPOLICY_EMERGENCY_NUMBER: o.emergencyNumber,
+  };
+  const seen = new Set<string>();
+  const sample = o.extensionsSample.replace(/^(CALLPOLICY_[A-Z_]+)[ \t]*=[^\n]*$/gm, (line, key: string) => {
+    const value = site[key];
+    if (value === undefined) throw new Error(`asterisk sandbox config: extensions.conf.sample sets ${key}, which the sandbox has no value for`);
+    seen.add(key);
+    return `${key} = ${value}`;
+  });
+  for (const key of Object.keys(site)) {
+    if (!seen.has(key)) throw new Error(`asterisk sandbox config: extensions.conf.sample no longer sets ${key}`);
+  }
   return `${HEADER}
 [general]
 static = yes
 writeprotect = yes
 clearglobalvars = yes
 
-[globals]
-CALLPOLICY_TRUNK = ${TRUNK_ENDPOINT}
-CALLPOLICY_DEFAULT_NUMBER = ${o.defaultNumber}
-CALLPOLICY_DEFAULT_NAME = ${o.defaultName}
-
-; The shipped dialplan (dialplan/asterisk/extensions_callpolicy.conf), copied next to this file.
-#include extensions_callpolicy.conf
-
-; Agents' phones: every number that starts with + or a digit goes through the adapter.
-[agents]
-include => callpolicy-outbound
+; ---- dialplan/asterisk/extensions.conf.sample, site values filled in ----
+${sample}
+; ---- test-only contexts ----
 
 ; Benchmark baseline: a fixed caller ID and a direct Dial of the trunk, no Stasis.
 [plain-outbound]

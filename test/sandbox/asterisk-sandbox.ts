@@ -21,6 +21,7 @@ export const SANDBOX_APP_NAME = 'callpolicy';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHIPPED_DIALPLAN = path.join(REPO_ROOT, 'dialplan', 'asterisk', 'extensions_callpolicy.conf');
+const SHIPPED_EXTENSIONS = path.join(REPO_ROOT, 'dialplan', 'asterisk', 'extensions.conf.sample');
 
 export interface AsteriskSandboxOptions {
   /** Debian root with asterisk installed; default $CALLPOLICY_ASTERISK_ROOT or /var/cache/callpolicy/asterisk-root. */
@@ -40,6 +41,8 @@ export interface AsteriskSandboxOptions {
   httpPort?: number;
   /** CALLPOLICY_DEFAULT_NUMBER (default: empty, the dialplan then keeps the channel's number). */
   defaultNumber?: string;
+  /** CALLPOLICY_EMERGENCY_NUMBER (default: empty, emergency calls then use defaultNumber). */
+  emergencyNumber?: string;
   /** CALLPOLICY_DEFAULT_NAME (default: empty, so no agent name reaches the trunk). */
   defaultName?: string;
   /** Appended to extensions.conf. */
@@ -312,6 +315,8 @@ export async function startAsteriskSandbox(opts: AsteriskSandboxOptions = {}): P
     verbose: opts.verbose ?? 0,
     extraExtensions: opts.extraExtensions ?? '',
     callpolicyDialplan: await fs.readFile(SHIPPED_DIALPLAN, 'utf8'),
+    extensionsSample: await fs.readFile(SHIPPED_EXTENSIONS, 'utf8'),
+    emergencyNumber: opts.emergencyNumber ?? '',
   });
 
   await assertProvisioned(rootDir);
