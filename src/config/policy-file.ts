@@ -2,6 +2,7 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { TIERS } from '../policy/caller-id-types.js';
+import { EMERGENCY_DIGITS_MAX, EMERGENCY_DIGITS_MIN } from '../policy/emergency.js';
 import { parseDialedNumber } from '../phone/index.js';
 
 /**
@@ -19,18 +20,32 @@ const displayName = z
   .regex(/^[\p{L}\p{N} .,'&()-]*$/u, 'letters, digits, spaces and . , \' & ( ) - only');
 const numberFormat = z.enum(['e164', 'national']);
 const locationText = z.string().min(1).max(80);
+const country = z.string().refine((c): boolean => isSupportedCountry(c), 'must be an ISO 3166 country code like US or CN');
+// YAML reads 000 or 112 unquoted as integers (000 becomes 0): digit strings must be quoted.
+const digits = (what: string, min: number, max: number, example: string) =>
+  z
+    .string({ error: (i) => (i.input === undefined ? 'required' : `${what} must be quoted, like "${example}" (unquoted, YAML reads it as a number)`) })
+    .regex(new RegExp(`^[0-9]{${min},${max}}$`), `${what} must be ${min} to ${max} digits and nothing else, like "${example}"`);
+const emergencyNumber = digits('an emergency number', EMERGENCY_DIGITS_MIN, EMERGENCY_DIGITS_MAX, '911');
 
 const trunkSchema = z.strictObject({
+  country: country.optional(),
   callerIdFormat: numberFormat.default('e164'),
   calleeFormat: numberFormat.default('e164'),
   displayName: displayName.default(''),
+  internationalPrefix: digits('the international prefix', 2, 5, '011').nullable().optional(),
+  emergencyCallerId: e164.nullable().optional(),
+});
+
+const emergencySchema = z.strictObject({
+  numbers: z
+    .record(country, z.array(emergencyNumber), { error: (i) => (i.code === 'invalid_key' ? `'${String(i.input)}' is not an ISO 3166 country code like US or CN` : undefined) })
+    .default({}),
+  callerId: e164.nullable().optional(),
 });
 
 export const policyFileSchema = z.strictObject({
-  defaultCountry: z
-    .string()
-    .refine((c) => isSupportedCountry(c), 'must be an ISO 3166 country code like US or CN')
-    .default('US'),
+  defaultCountry: country.default('US'),
   callerId: z.strictObject({
     strategy: z.enum(['group', 'area', 'agent']),
     selection: z.enum(['random', 'lru']).default('random'),
@@ -38,6 +53,7 @@ export const policyFileSchema = z.strictObject({
     onInvalidNumber: z.enum(['reject', 'default']).default('reject'),
   }),
   trunks: z.record(name, trunkSchema).default({ trunk: trunkSchema.parse({}) }),
+  emergency: emergencySchema.default({ numbers: {} }),
   privacy: z.strictObject({ maskNumbersInLogs: z.boolean().default(true) }).default({ maskNumbersInLogs: true }),
   groups: z.array(name).default([]),
   numbers: z
@@ -92,6 +108,13 @@ function crossCheck(file: PolicyFile): Issue[] {
       if (!groups.has(g)) issues.push({ path: ['numbers', i, 'groups', j], message: `unknown group '${g}' (declare it under groups:)` });
     });
   });
+  // Callback numbers reach emergency services: they must be real numbers.
+  const callback = (n: string | null | undefined, path: (string | number)[]) => {
+    if (n && !parseDialedNumber(n, file.defaultCountry as CountryCode).ok) issues.push({ path, message: `'${n}' is not a valid phone number` });
+  };
+  callback(file.emergency.callerId, ['emergency', 'callerId']);
+  for (const [t, trunk] of Object.entries(file.trunks)) callback(trunk.emergencyCallerId, ['trunks', t, 'emergencyCallerId']);
+  for (const [c, list] of Object.entries(file.emergency.numbers)) dup(list, (i) => ['emergency', 'numbers', c, i], `emergency number for ${c}`);
   file.agents.forEach((a, i) => {
     a.groups.forEach((g, j) => {
       if (!groups.has(g)) issues.push({ path: ['agents', i, 'groups', j], message: `unknown group '${g}' (declare it under groups:)` });

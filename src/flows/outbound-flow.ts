@@ -1,8 +1,10 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { numberForLog, type Logger } from '../log.js';
 import { formatForTrunk, parseDialedNumber } from '../phone/index.js';
-import { chooseCallerId, type Random } from '../policy/choose-caller-id.js';
+import { reserveCallerId, type Random } from '../policy/choose-caller-id.js';
 import type { Location } from '../policy/caller-id-types.js';
+import { decideEmergency } from '../policy/emergency.js';
+import { resolveTrunk, type TrunkProfile } from '../policy/trunk.js';
 import { CallGoneError, type CallEnded, type OutboundCall } from '../pbx/call-control.js';
 import type { CallRecorder, NewCallRecord } from '../store/call-records.js';
 import type { RuntimePolicy } from '../store/load-policy.js';
@@ -17,17 +19,29 @@ export interface OutboundFlowDeps {
 }
 
 type Outcome = Pick<NewCallRecord, 'action' | 'reason' | 'customerE164' | 'callerId' | 'strategy' | 'tier' | 'fallback' | 'candidates' | 'agentId'>;
+type Decided = Outcome & { dial?: { number: string; name: string; destination: string } };
 
 /** The fields of an outcome that no decision has filled in yet. */
 const UNDECIDED = { customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null } as const;
 
 /**
- * One agent's outbound call: check the dialled number, find the agent, choose the caller ID,
- * hand the call back to the PBX, then record and log the reason. Any failure sends the call
- * out with the PBX's default caller ID rather than dropping it.
+ * One agent's outbound call: an emergency number goes straight out; otherwise check the dialled
+ * number, find the agent, choose the caller ID, hand the call back to the PBX, then record and
+ * log the reason. Any failure sends the call out with the PBX's default caller ID rather than
+ * dropping it.
  */
 export function createOutboundFlow(deps: OutboundFlowDeps) {
-  async function decide(call: OutboundCall, policy: RuntimePolicy): Promise<Outcome & { dial?: { number: string; name: string; destination: string } }> {
+  /** Emergency numbers: from the dialled digits alone, synchronously; never refused, never a pool number. */
+  function emergency(call: OutboundCall, policy: RuntimePolicy, trunk: TrunkProfile): Decided | null {
+    const e = decideEmergency(call.dialed, trunk, policy.emergency);
+    if (!e) return null;
+    const base = { ...UNDECIDED, tier: 'emergency', reason: 'emergency_number' };
+    if (e.callerId === null) return { ...base, action: 'default' };
+    const number = formatForTrunk(e.callerId, trunk.callerIdFormat, trunk);
+    return { ...base, action: 'dial', callerId: e.callerId, dial: { number, name: trunk.displayName, destination: e.destination } };
+  }
+
+  async function decide(call: OutboundCall, policy: RuntimePolicy, trunk: TrunkProfile, at: number): Promise<Decided> {
     const base = UNDECIDED;
     const parsed = parseDialedNumber(call.dialed, policy.defaultCountry as CountryCode);
     if (!parsed.ok) {
@@ -39,12 +53,11 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     if (!agent) return { ...base, customerE164: customer, action: 'default', reason: 'unknown_agent' };
 
     const callee = await deps.locate(customer).catch(() => ({ country: parsed.country ?? '', region: null, area: null }));
-    const decision = chooseCallerId({ agent, callee }, policy.inventory, policy.callerId, deps.random);
+    // After the last await: choice and reservation in one step, so simultaneous calls get different numbers.
+    const decision = reserveCallerId({ agent, callee }, policy.inventory, policy.callerId, at, deps.random);
     if (decision.kind === 'none') {
       return { ...base, customerE164: customer, agentId: agent.id, strategy: decision.strategy, action: 'default', reason: decision.reason };
     }
-    const configured = policy.trunks[call.trunk];
-    const trunk = configured ?? { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' };
     return {
       ...base,
       customerE164: customer,
@@ -55,11 +68,11 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       fallback: decision.fallback,
       candidates: decision.candidates,
       action: 'dial',
-      reason: configured ? 'decided' : 'decided_unknown_trunk',
+      reason: trunk.known ? 'decided' : 'decided_unknown_trunk',
       dial: {
-        number: formatForTrunk(decision.number, trunk.callerIdFormat),
+        number: formatForTrunk(decision.number, trunk.callerIdFormat, trunk),
         name: trunk.displayName,
-        destination: formatForTrunk(customer, trunk.calleeFormat),
+        destination: formatForTrunk(customer, trunk.calleeFormat, trunk),
       },
     };
   }
@@ -71,9 +84,10 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     const mask = policy.privacy.maskNumbersInLogs;
     const log = deps.logger.child({ channel: call.id, direction: 'outbound', endpoint: call.endpoint });
 
-    let outcome: Awaited<ReturnType<typeof decide>>;
+    const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
+    let outcome: Decided;
     try {
-      outcome = await decide(call, policy);
+      outcome = emergency(call, policy, trunk) ?? (await decide(call, policy, trunk, decidedAt.getTime()));
     } catch (err) {
       outcome = { ...UNDECIDED, action: 'default', reason: 'decision_failed' };
       log.error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
@@ -84,7 +98,6 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     try {
       if (outcome.action === 'dial' && outcome.dial) {
         await call.dial({ number: outcome.dial.number, name: outcome.dial.name }, outcome.dial.destination);
-        policy.inventory.markUsed(outcome.callerId!, decidedAt.getTime());
       } else if (outcome.action === 'reject') {
         await call.reject();
       } else {
@@ -107,7 +120,8 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
         action: record.action,
         reason: record.reason,
         agent: record.agentId,
-        dialed: record.customerE164 ? numberForLog(record.customerE164, mask) : `${call.dialed.length} chars`,
+        // An emergency number is no one's personal data; anything else unparsed is not echoed.
+        dialed: record.tier === 'emergency' ? call.dialed : record.customerE164 ? numberForLog(record.customerE164, mask) : `${call.dialed.length} chars`,
         callerId: record.callerId,
         strategy: record.strategy,
         tier: record.tier,

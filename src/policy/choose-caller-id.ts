@@ -11,7 +11,7 @@ export type Random = () => number;
 
 /**
  * Walks the configured strategy's fallback chain and picks a number from the first tier
- * that has candidates. Pure: the caller records the use (lastUsedAt) afterwards.
+ * that has candidates. Pure: reserveCallerId chooses and records the use in one step.
  */
 export function chooseCallerId(
   req: CallerIdRequest,
@@ -30,6 +30,24 @@ export function chooseCallerId(
     return { kind: 'number', number: picked.e164, strategy, tier, fallback: i > 0, candidates: candidates.length };
   }
   return { kind: 'none', strategy, reason: 'chain_exhausted' };
+}
+
+/**
+ * Chooses a number and records its use in the same synchronous step. A flow calls this after
+ * its last await, so nothing runs between the choice and the reservation: calls deciding at the
+ * same moment under `lru` each get a different number. The reservation stands even if the call
+ * then fails to reach the trunk (it only moves the number back in the `lru` order).
+ */
+export function reserveCallerId(
+  req: CallerIdRequest,
+  inventory: NumberInventory,
+  settings: CallerIdSettings,
+  at: number,
+  random: Random = Math.random,
+): CallerIdDecision {
+  const decision = chooseCallerId(req, inventory, settings, random);
+  if (decision.kind === 'number') inventory.markUsed(decision.number, at);
+  return decision;
 }
 
 function candidatesFor(tier: Tier, { agent, callee }: CallerIdRequest, inventory: NumberInventory): readonly PoolNumber[] {

@@ -13,7 +13,11 @@ export interface NumberInventory {
   inRegion(key: string): readonly PoolNumber[];
   inCountry(key: string): readonly PoolNumber[];
   agent(endpoint: string): AgentProfile | undefined;
-  /** Records that a call presented this number, for least-recently-used selection. */
+  /**
+   * Records that a call presents this number (epoch ms `at`): it becomes the most recently used
+   * of all, even when calls share a millisecond or the clock stepped back, so `lru` never offers
+   * it again before every other candidate.
+   */
   markUsed(e164: string, at: number): void;
 }
 
@@ -29,6 +33,8 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
   const byEndpoint = new Map(agents.map((a) => [a.endpoint, a]));
   // Agents in several groups share few distinct group sets: cache each union once.
   const unions = new Map<string, readonly PoolNumber[]>();
+  // The latest use of any number: uses only move forward from here.
+  let latest = numbers.reduce((max, n) => Math.max(max, n.lastUsedAt), 0);
 
   return {
     size: enabled.length,
@@ -52,7 +58,9 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
     agent: (endpoint) => byEndpoint.get(endpoint),
     markUsed(e164, at) {
       const n = byE164.get(e164);
-      if (n && n.lastUsedAt < at) n.lastUsedAt = at;
+      if (!n) return;
+      latest = Math.max(at, latest + 1);
+      n.lastUsedAt = latest;
     },
   };
 }

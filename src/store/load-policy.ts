@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { policyFileSchema } from '../config/policy-file.js';
 import { DEFAULT_CHAINS, type AgentProfile, type CallerIdSettings, type PoolNumber } from '../policy/caller-id-types.js';
 import { createNumberInventory, type NumberInventory } from '../policy/number-inventory.js';
+import type { EmergencySettings } from '../policy/emergency.js';
 import type { Db } from './database.js';
 import { agentGroups, agentNumbers, agents, numberGroups, numbers, settings } from './schema/index.js';
 
@@ -15,6 +16,7 @@ export interface RuntimePolicy {
   callerId: CallerIdSettings & { onInvalidNumber: 'reject' | 'default' };
   trunks: Record<string, TrunkSettings>;
   privacy: { maskNumbersInLogs: boolean };
+  emergency: EmergencySettings;
   inventory: NumberInventory;
   /** False until a policy file has been applied to this database. */
   configured: boolean;
@@ -60,6 +62,7 @@ export async function loadPolicy(db: Db): Promise<RuntimePolicy> {
     },
     trunks: shape.trunks.parse(raw.trunks),
     privacy: shape.privacy.parse(raw.privacy),
+    emergency: shape.emergency.parse(raw.emergency),
     inventory: createNumberInventory(pool, profiles),
     configured: callerId !== undefined,
   };

@@ -24,6 +24,7 @@ function makePolicy(over: Partial<RuntimePolicy['callerId']> = {}): RuntimePolic
     callerId: { strategy: 'area', selection: 'random', chains: { ...DEFAULT_CHAINS }, onInvalidNumber: 'reject', ...over },
     trunks: { trunk: { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: 'ACME' }, carrier2: { callerIdFormat: 'national', calleeFormat: 'national', displayName: '' } },
     privacy: { maskNumbersInLogs: true },
+    emergency: { numbers: {} },
     inventory: createNumberInventory(pool, [
       { id: 'alice', endpoint: 'PJSIP/1001', groups: ['sales'], allowedNumbers: ['+12125550100'], chosenNumber: '+12125550100' },
     ]),
