@@ -22,16 +22,33 @@ export interface OutboundCall {
   reject(): Promise<void>;
 }
 
+/** What the PBX really did with a call after the decision point, as its dialplan reports it. */
+export type FinalAction = 'dial' | 'default' | 'reject';
+
 export interface CallEnded {
   id: string;
   at: Date;
   /** Q.850 cause, if the PBX gave one. */
   cause: number | null;
+  /** When the far end answered; null: never answered (or the PBX did not say). */
+  answeredAt: Date | null;
+  /** Seconds from answer to hang-up, as the PBX counted them; null when not answered. */
+  talkSeconds: number | null;
+  /** The PBX's dial result (ANSWER, BUSY, NOANSWER, CANCEL, ...); null when nothing was dialled. */
+  dialStatus: string | null;
+  /**
+   * What the PBX did: the adapter's decision, or the default caller ID when the decision came
+   * too late (the PBX's own wait ran out); null when the call ended before either.
+   */
+  finalAction: FinalAction | null;
 }
 
 export interface CallControlHandlers {
   outbound(call: OutboundCall): Promise<void>;
-  /** A call seen by `outbound` has ended (after it left the decision point). */
+  /**
+   * A call seen by `outbound` has ended, whatever the decision was (rejected calls included)
+   * and even when the decision never reached the PBX.
+   */
   ended?(info: CallEnded): void;
 }
 

@@ -115,12 +115,58 @@ export function outboundPortContract(name: string, makeHarness: () => Promise<Co
       assert.ok(error instanceof CallGoneError, `expected CallGoneError, got ${String(error)}`);
     });
 
-    test('the end of a released call is reported', async () => {
-      script = async (call) => call.dial({ number: '+12125550199', name: '' }, '+14155550123');
-      await h.placeCall('+14155550123');
-      const id = seen.at(-1)!.id;
+    const endOf = async (id: string) => {
       await waitFor(() => ended.some((e) => e.id === id), 10_000);
-      assert.ok(ended.find((e) => e.id === id)!.at instanceof Date);
+      return ended.find((e) => e.id === id)!;
+    };
+
+    test('the end of a dialled call is reported: answered, dial status, what the PBX did', async () => {
+      script = async (call) => call.dial({ number: '+12125550199', name: '' }, '+14155550123');
+      const before = Date.now();
+      await h.placeCall('+14155550123');
+      const end = await endOf(seen.at(-1)!.id);
+      assert.ok(end.at instanceof Date && end.at.getTime() >= before - 1000);
+      assert.equal(end.finalAction, 'dial');
+      assert.equal(end.dialStatus, 'ANSWER');
+      assert.ok(end.answeredAt instanceof Date, 'the trunk answered');
+      assert.ok(end.answeredAt.getTime() <= end.at.getTime());
+      assert.ok(end.talkSeconds !== null && end.talkSeconds >= 0 && end.talkSeconds < 10, `talk ${end.talkSeconds} s`);
+      assert.equal(ended.filter((e) => e.id === end.id).length, 1, 'one end per call');
+    });
+
+    test('the end of a rejected call is reported too, never answered', async () => {
+      script = async (call) => call.reject();
+      await h.placeCall('+14155550123');
+      const end = await endOf(seen.at(-1)!.id);
+      assert.equal(end.finalAction, 'reject');
+      assert.equal(end.answeredAt, null);
+      assert.equal(end.talkSeconds, null);
+    });
+
+    test('the end of a call that hung up during the decision is reported, with no final action', async () => {
+      script = async () => new Promise((r) => setTimeout(r, 1200));
+      assert.equal(await h.placeCall('+14155550123', { cancelAfterMs: 300 }), null);
+      const end = await endOf(seen.at(-1)!.id);
+      assert.equal(end.finalAction, null);
+      assert.equal(end.answeredAt, null);
+    });
+
+    test('a decision later than the PBX waits: CallGoneError, the default caller ID, and the end says so', async () => {
+      let error: unknown;
+      script = async (call) => {
+        await new Promise((r) => setTimeout(r, 2600));
+        error = await call.dial({ number: '+12125550199', name: '' }, '+14155550123').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      };
+      const got = await h.placeCall('+14155550123');
+      assert.equal(got?.callerIdNumber, h.defaultCallerId.number, 'the PBX went on with the default caller ID');
+      await waitFor(() => error !== undefined, 5000);
+      assert.ok(error instanceof CallGoneError, `expected CallGoneError, got ${String(error)}`);
+      const end = await endOf(seen.at(-1)!.id);
+      assert.equal(end.finalAction, 'default');
+      assert.equal(end.dialStatus, 'ANSWER');
     });
   });
 }

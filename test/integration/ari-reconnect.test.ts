@@ -16,13 +16,20 @@ const env = integrationEnv();
 let trunk: Trunk;
 const ports: CallControlPort[] = [];
 
-/** A TCP relay in front of ARI that the test can cut or hold closed. */
+/**
+ * A TCP relay in front of ARI that the test can cut or hold closed. It counts what passes:
+ * websocket upgrades (an app registration each) and GET /applications/<app> (re-adoptions).
+ * With `refuseUpgrades` it drops every websocket upgrade while plain REST still works.
+ */
 function createRelay(listenPort: number) {
   const target = new URL(env.ariUrl);
   const sockets = new Set<Socket>();
   let server: Server | undefined;
-  return {
+  const seen = { upgrades: 0, readoptions: 0 };
+  const relay = {
     url: `http://127.0.0.1:${listenPort}`,
+    seen,
+    refuseUpgrades: false,
     async open() {
       server = createServer((client) => {
         const upstream = connect(Number(target.port || 80), target.hostname);
@@ -31,7 +38,20 @@ function createRelay(listenPort: number) {
           s.on('close', () => sockets.delete(s));
           s.on('error', () => undefined);
         }
-        client.pipe(upstream).pipe(client);
+        client.on('data', (chunk: Buffer) => {
+          const text = chunk.toString('latin1');
+          if (/^GET \/ari\/events\?/m.test(text)) {
+            seen.upgrades++;
+            if (relay.refuseUpgrades) {
+              client.destroy();
+              upstream.destroy();
+              return;
+            }
+          }
+          if (new RegExp(`^GET /ari/applications/${env.ariApp} `, 'm').test(text)) seen.readoptions++;
+          upstream.write(chunk);
+        });
+        upstream.pipe(client);
       });
       await new Promise<void>((resolve) => server!.listen(listenPort, '127.0.0.1', resolve));
     },
@@ -39,11 +59,12 @@ function createRelay(listenPort: number) {
       for (const s of sockets) s.destroy();
     },
     async close() {
-      this.cut();
+      relay.cut();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       server = undefined;
     },
   };
+  return relay;
 }
 
 const dialFixed = async (call: Parameters<Parameters<CallControlPort['start']>[0]['outbound']>[0]) =>
@@ -84,6 +105,30 @@ test('the websocket drops: the port reconnects, registers the app again, and cal
   await waitFor(() => port.linkState() === 'up', 10_000);
   const apps = await ariGet<{ name: string }[]>('/applications');
   assert.ok(apps.some((a) => a.name === env.ariApp), 'the app is registered again');
+  assert.equal((await callThrough(trunk, AGENT_ONE, '+14155550123')).view?.callerIdNumber, '+12125550199');
+  await sleep(300);
+  assert.deepEqual(relay.seen, { upgrades: 2, readoptions: 2 }, 'one registration and one re-adoption per connect');
+  await port.stop();
+  await relay.close();
+});
+
+test('a start that fails leaves no websocket behind: one owner reconnects, no second registration', async () => {
+  const relay = createRelay(18090);
+  await relay.open();
+  relay.refuseUpgrades = true;
+  const port = ariPort({ url: relay.url, connectTimeoutMs: 800 });
+  ports.push(port);
+  const started = port.start({ outbound: dialFixed });
+  // ari-client retries the refused upgrade on its own schedule; our start gives up after 800 ms
+  // and builds a new client. The first client's scheduled retries must not register the app.
+  await sleep(2500);
+  assert.notEqual(port.linkState(), 'up');
+  relay.refuseUpgrades = false;
+  await started;
+  assert.equal(port.linkState(), 'up');
+  const upgradesWhenUp = relay.seen.upgrades;
+  await sleep(3000);
+  assert.equal(relay.seen.upgrades, upgradesWhenUp, 'no websocket opened after the link came up');
   assert.equal((await callThrough(trunk, AGENT_ONE, '+14155550123')).view?.callerIdNumber, '+12125550199');
   await port.stop();
   await relay.close();

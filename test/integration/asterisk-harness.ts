@@ -11,7 +11,7 @@ import { ariGet, type AriChannel } from './ari-checks.js';
 import { integrationEnv } from './env.js';
 import { OUTSIDE_LINE } from './topology.js';
 
-export function ariPort(opts: { url?: string } = {}) {
+export function ariPort(opts: { url?: string; connectTimeoutMs?: number; logger?: ReturnType<typeof createLogger> } = {}) {
   const env = integrationEnv();
   return createAriCallControl({
     url: opts.url ?? env.ariUrl,
@@ -19,8 +19,9 @@ export function ariPort(opts: { url?: string } = {}) {
     password: env.ariPassword,
     app: env.ariApp,
     requestTimeoutMs: 2000,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger: opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     pingIntervalMs: 500,
+    connectTimeoutMs: opts.connectTimeoutMs,
   });
 }
 

@@ -8,6 +8,7 @@ import {
   assertSafeDestination,
   type CallControlHandlers,
   type CallControlPort,
+  type FinalAction,
   type LinkState,
   type OutboundCall,
 } from '../call-control.js';
@@ -23,6 +24,8 @@ export interface AriOptions {
   logger: Logger;
   /** How often to ping the websocket; a missing pong means a dead link. */
   pingIntervalMs?: number;
+  /** Time limit of connecting and of registering the app (default 10 s each). */
+  connectTimeoutMs?: number;
 }
 
 /** The few parts of ari-client we use, typed here so nothing else depends on its shapes. */
@@ -45,7 +48,9 @@ const OUTBOUND_CONTEXT_ARG = 'outbound';
  * The events we act on. Followed channels would otherwise stream every ChannelVarset, Dial and
  * state change through the websocket while the call is being set up, costing post-dial delay.
  */
-const WANTED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed'];
+const WANTED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelUserevent'];
+/** The shipped dialplan's h extension reports each end with this UserEvent. */
+const END_EVENT = 'CallpolicyEnd';
 /** A tracked call older than this is dropped even if its end event was missed. */
 const TRACK_MAX_AGE_MS = 12 * 3600_000;
 
@@ -64,8 +69,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   let lastPong = Date.now();
   /** Channels handed to the outbound handler and not yet released: never handled twice. */
   const deciding = new Set<string>();
-  /** Calls whose end we still want to report, with when we started tracking them. */
-  const tracked = new Map<string, number>();
+  /** Calls followed to their end: since when, and what the dialplan's h extension reported. */
+  const tracked = new Map<string, { since: number; report?: EndReport }>();
 
   const rest = createAriRest(opts.url, opts.user, opts.password, t);
 
@@ -74,35 +79,64 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       // ari-rest aborts each request after `t` ms (AbortSignal.timeout).
       return await call(rest);
     } catch (err) {
-      // 404 "Channel not found" / 409 "Channel not in Stasis application": the call moved on.
-      if (channelId && err instanceof AriHttpError && (err.status === 404 || err.status === 409)) throw new CallGoneError(channelId);
+      // 404 "Channel not found" / 409 "Channel not in Stasis application" / 422 "Unable to find
+      // event source" (subscribing to a channel that is gone): the call moved on.
+      if (channelId && err instanceof AriHttpError && [404, 409, 422].includes(err.status)) throw new CallGoneError(channelId);
       if (err instanceof PbxTimeoutError) throw err;
       if (err instanceof Error && err.name === 'TimeoutError') throw new PbxTimeoutError(operation, t);
       throw new PbxRequestError(`${operation}: ${(err as Error).message}`);
     }
   }
 
-  /** One variable and "continue": two ARI requests per call (see the shipped dialplan). */
+  /**
+   * One variable and "continue": two ARI requests per call (see the shipped dialplan). The
+   * channel is subscribed at the same time so that its end still reaches us after it leaves
+   * Stasis; a call about to be hung up (reject) is subscribed first.
+   */
   async function release(channelId: string, decision: string): Promise<void> {
-    try {
+    const decide = async () => {
       await request('setChannelVar', (r) => r.setChannelVar(channelId, 'CALLPOLICY_DECISION', decision), channelId);
       await request('continueInDialplan', (r) => r.continueInDialplan(channelId), channelId);
+    };
+    try {
+      if (decision === 'reject') {
+        await follow(channelId);
+        await decide();
+      } else {
+        await Promise.all([follow(channelId), decide()]);
+      }
     } finally {
       deciding.delete(channelId);
     }
-    trackEnd(channelId);
   }
 
-  /** After the call leaves Stasis, follow it to its end so the record gets its end time. */
-  function trackEnd(channelId: string): void {
-    if (!handlers?.ended) return;
-    tracked.set(channelId, Date.now());
-    request('subscribe channel', (r) => r.subscribe(opts.app, `channel:${channelId}`), channelId).catch(
-      (err: Error) => {
-        tracked.delete(channelId);
-        if (!(err instanceof CallGoneError)) log.debug({ channelId, err: err.message }, 'cannot follow call to its end');
-      },
-    );
+  /** Keeps the channel's events coming after StasisEnd; a channel already gone has ended. */
+  async function follow(channelId: string): Promise<void> {
+    if (!handlers?.ended || !tracked.has(channelId)) return;
+    try {
+      await request('subscribe channel', (r) => r.subscribe(opts.app, `channel:${channelId}`), channelId);
+    } catch (err) {
+      if (err instanceof CallGoneError) reportEnd(channelId, new Date(), null);
+      else log.warn({ channelId, err: (err as Error).message }, 'cannot follow the call to its end');
+    }
+  }
+
+  function reportEnd(channelId: string, at: Date, cause: number | null): void {
+    const entry = tracked.get(channelId);
+    if (!entry) return;
+    tracked.delete(channelId);
+    const report = entry.report;
+    const talkMs = report?.answeredMs ?? null;
+    const answered = talkMs !== null && (report?.dialStatus === 'ANSWER' || talkMs > 0);
+    handlers?.ended?.({
+      id: channelId,
+      at,
+      cause: cause ?? report?.cause ?? null,
+      answeredAt: answered ? new Date(at.getTime() - talkMs) : null,
+      talkSeconds: answered ? Math.round(talkMs / 1000) : null,
+      dialStatus: report?.dialStatus ?? null,
+      finalAction: report?.finalAction ?? null,
+    });
   }
 
   function outboundCall(channel: AriChannelJson, trunk: string): OutboundCall {
@@ -125,6 +159,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   function deliver(channel: AriChannelJson, trunk: string): void {
     if (deciding.has(channel.id) || !handlers) return;
     deciding.add(channel.id);
+    // While in Stasis its events reach us anyway: a hang-up during the decision is an end too.
+    if (handlers.ended && !tracked.has(channel.id)) tracked.set(channel.id, { since: Date.now() });
     handlers.outbound(outboundCall(channel, trunk)).catch((err: Error) => {
       // The flow handles its own errors; this is the last line of defence for the process.
       log.error({ channelId: channel.id, err: err.message }, 'outbound handler failed');
@@ -164,10 +200,18 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       }
       deliver(event.channel, event.args[1] || 'trunk');
     });
+    c.on('StasisEnd', (event: { channel: AriChannelJson }) => {
+      // Left Stasis while still undecided: hung up, or the dialplan's wait ran out and it went on
+      // with the default caller ID. Follow it either way; the release will find it gone.
+      if (deciding.has(event.channel.id)) void follow(event.channel.id);
+    });
+    c.on('ChannelUserevent', (event: { eventname?: string; channel?: AriChannelJson; userevent?: Record<string, unknown> }) => {
+      const entry = event.channel && tracked.get(event.channel.id);
+      if (entry && event.eventname === END_EVENT) entry.report = parseEndReport(event.userevent ?? {});
+    });
     c.on('ChannelDestroyed', (event: { channel: AriChannelJson; cause?: number; timestamp?: string }) => {
       deciding.delete(event.channel.id);
-      if (!tracked.delete(event.channel.id)) return;
-      handlers?.ended?.({ id: event.channel.id, at: event.timestamp ? new Date(event.timestamp) : new Date(), cause: event.cause ?? null });
+      reportEnd(event.channel.id, event.timestamp ? new Date(event.timestamp) : new Date(), event.cause ?? null);
     });
     c.on('pong', () => {
       lastPong = Date.now();
@@ -176,8 +220,15 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       state = 'down';
       log.warn({ err: err?.message }, 'ARI websocket lost; reconnecting');
     });
+    // ari-client owns the reconnection of its websocket (and gives up after 10 tries, below).
+    // Its first 'WebSocketConnected' belongs to connectLoop, which re-adopts after start; every
+    // later one is a reconnect, after which waiting calls are re-adopted once.
+    let first = true;
     c.on('WebSocketConnected', () => {
-      if (state === 'up') return;
+      if (first) {
+        first = false;
+        return;
+      }
       state = 'up';
       lastPong = Date.now();
       log.info({ app: opts.app }, 'ARI websocket reconnected; app registered again');
@@ -193,13 +244,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   function closeClient(): void {
     const old = client;
     client = undefined;
-    if (!old) return;
-    old.removeAllListeners();
-    try {
-      old.stop();
-    } catch {
-      // already closed
-    }
+    if (old) disposeClient(old);
   }
 
   function replaceClient(): void {
@@ -215,9 +260,15 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       if (!String(args[0]).includes('deprecated version of Swagger')) original(...args);
     };
     try {
-      const c = (await withTimeout(ari.connect(opts.url, opts.user, opts.password), 10_000, 'ARI connect')) as unknown as AriClient;
+      const c = (await withTimeout(ari.connect(opts.url, opts.user, opts.password), opts.connectTimeoutMs ?? 10_000, 'ARI connect')) as unknown as AriClient;
       attach(c);
-      await withTimeout(c.start(opts.app), 10_000, 'ARI start');
+      try {
+        await withTimeout(c.start(opts.app), opts.connectTimeoutMs ?? 10_000, 'ARI start');
+      } catch (err) {
+        // A start that failed or timed out must not leave a websocket (and its retries) behind.
+        disposeClient(c);
+        throw err;
+      }
       return c;
     } finally {
       console.log = original;
@@ -259,15 +310,18 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       pingTimer = setInterval(() => {
         if (!client || state !== 'up') return;
         if (Date.now() - lastPong > pingEvery * 3) {
-          log.warn('ARI websocket silent (no pong); reconnecting');
-          replaceClient();
+          // Drop the socket and let ari-client's own reconnection take over: one owner only.
+          log.warn('ARI websocket silent (no pong); dropping it to reconnect');
+          state = 'down';
+          lastPong = Date.now();
+          dropSocket(client);
           return;
         }
         client.ping();
       }, pingEvery);
       sweepTimer = setInterval(() => {
         const cutoff = Date.now() - TRACK_MAX_AGE_MS;
-        for (const [id, since] of tracked) if (since < cutoff) tracked.delete(id);
+        for (const [id, entry] of tracked) if (entry.since < cutoff) tracked.delete(id);
       }, 60_000);
       pingTimer.unref();
       sweepTimer.unref();
@@ -283,4 +337,63 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       state = 'down';
     },
   };
+}
+
+/** What the shipped dialplan's h extension says about a call's end (UserEvent CallpolicyEnd). */
+interface EndReport {
+  finalAction: FinalAction | null;
+  dialStatus: string | null;
+  answeredMs: number | null;
+  cause: number | null;
+}
+
+const OUTCOME_ACTIONS: Record<string, FinalAction> = {
+  decided: 'dial',
+  reject: 'reject',
+  'default-undecided': 'default',
+  'default-down': 'default',
+  'default-timeout': 'default',
+};
+
+/** Fields are text as the dialplan wrote them; anything unexpected becomes null. */
+export function parseEndReport(fields: Record<string, unknown>): EndReport {
+  const text = (key: string) => (typeof fields[key] === 'string' ? (fields[key] as string).trim() : '');
+  const int = (key: string) => (/^[0-9]{1,12}$/.test(text(key)) ? Number(text(key)) : null);
+  const dialStatus = text('dialstatus');
+  return {
+    finalAction: OUTCOME_ACTIONS[text('outcome')] ?? null,
+    dialStatus: /^[A-Z]{1,20}$/.test(dialStatus) ? dialStatus : null,
+    answeredMs: int('answeredms'),
+    cause: int('cause'),
+  };
+}
+
+/** Stops a client for good: no listeners, no websocket, no scheduled reconnect left running. */
+function disposeClient(c: AriClient): void {
+  c.removeAllListeners();
+  try {
+    c.stop();
+  } catch {
+    // never connected, or already closed
+  }
+  // ari-client cannot cancel a reconnect it has already scheduled: when that timer fires it
+  // assigns a new socket to `_ws`, which would register our app a second time. Every socket it
+  // assigns from now on is closed at once, and it gets an inert stand-in to attach to.
+  const inert = { on: () => inert, close: () => undefined, ping: () => undefined, terminate: () => undefined };
+  Object.defineProperty(c, '_ws', {
+    configurable: true,
+    get: () => inert,
+    set: (ws: { on(event: string, fn: () => void): void; terminate(): void }) => {
+      ws.on('error', () => undefined);
+      ws.terminate();
+    },
+  });
+}
+
+/**
+ * Ends the websocket without telling ari-client it was on purpose, so ari-client reconnects
+ * as it does after any network loss. `_ws` is private to ari-client 2.2.0: kept to this one place.
+ */
+function dropSocket(c: AriClient): void {
+  (c as unknown as { _ws?: { terminate(): void } })._ws?.terminate();
 }

@@ -4,6 +4,7 @@ import {
   assertSafeDestination,
   type CallControlHandlers,
   type CallControlPort,
+  type FinalAction,
   type LinkState,
 } from '../call-control.js';
 
@@ -21,6 +22,8 @@ export interface FakePlaceCall {
   defaultCallerId?: { number: string; name: string };
   /** The agent hangs up this long after dialling if the call is still undecided. */
   cancelAfterMs?: number;
+  /** The PBX stops waiting for a decision after this long (default 2000, as the dialplan). */
+  decisionTimeoutMs?: number;
 }
 
 /**
@@ -58,23 +61,37 @@ export function createFakeCallControl() {
     return new Promise<FakeCallResult>((resolve) => {
       let alive = true;
       let settled = false;
-      const settle = (r: FakeCallResult) => {
+      const timers: NodeJS.Timeout[] = [];
+      // The trunk answers at once and the call ends right after: what the dialplan's h extension reports.
+      const end = (finalAction: FinalAction | null) => {
+        const at = new Date();
+        const answered = finalAction === 'dial' || finalAction === 'default';
+        h.ended?.({
+          id,
+          at,
+          cause: finalAction === 'reject' ? 28 : 16,
+          answeredAt: answered ? at : null,
+          talkSeconds: answered ? 0 : null,
+          dialStatus: answered ? 'ANSWER' : null,
+          finalAction,
+        });
+      };
+      const settle = (r: FakeCallResult, finalAction: FinalAction | null) => {
         if (settled) throw new Error(`call ${id} was already released`);
         settled = true;
+        alive = false;
+        timers.forEach(clearTimeout);
         resolve(r);
-        h.ended?.({ id, at: new Date(), cause: 16 });
+        end(finalAction);
       };
       const guard = () => {
         if (!alive) throw new CallGoneError(id);
       };
       if (req.cancelAfterMs !== undefined) {
-        setTimeout(() => {
-          if (settled) return;
-          alive = false;
-          settled = true;
-          resolve({ outcome: 'gone', trunk: null });
-        }, req.cancelAfterMs);
+        timers.push(setTimeout(() => !settled && settle({ outcome: 'gone', trunk: null }, null), req.cancelAfterMs));
       }
+      // The dialplan's TIMEOUT(absolute): no decision in time, the call leaves with the default.
+      timers.push(setTimeout(() => !settled && settle(defaultDial(), 'default'), req.decisionTimeoutMs ?? 2000));
       h.outbound({
         id,
         endpoint: req.endpoint,
@@ -84,18 +101,15 @@ export function createFakeCallControl() {
           guard();
           assertSafeDestination(destination);
           assertSafeCallerId(callerId);
-          alive = false;
-          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name } });
+          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name } }, 'dial');
         },
         async useDefault() {
           guard();
-          alive = false;
-          settle(defaultDial());
+          settle(defaultDial(), 'default');
         },
         async reject() {
           guard();
-          alive = false;
-          settle({ outcome: 'rejected', trunk: null });
+          settle({ outcome: 'rejected', trunk: null }, 'reject');
         },
       }).catch(() => undefined);
     });
