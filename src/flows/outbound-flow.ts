@@ -31,6 +31,12 @@ const UNDECIDED = { customerE164: null, callerId: null, strategy: null, tier: nu
  * dropping it.
  */
 export function createOutboundFlow(deps: OutboundFlowDeps) {
+  /**
+   * Calls being decided, with the end the PBX reported while they were (a hang-up during the
+   * decision): an end is recorded only after its call's decision, never before.
+   */
+  const inFlight = new Map<string, CallEnded | null>();
+
   /** Emergency numbers: from the dialled digits alone, synchronously; never refused, never a pool number. */
   function emergency(call: OutboundCall, policy: RuntimePolicy, trunk: TrunkProfile): Decided | null {
     const e = decideEmergency(call.dialed, trunk, policy.emergency);
@@ -84,6 +90,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     const mask = policy.privacy.maskNumbersInLogs;
     const log = deps.logger.child({ channel: call.id, direction: 'outbound', endpoint: call.endpoint });
 
+    inFlight.set(call.id, null);
     const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
     let outcome: Decided;
     try {
@@ -105,12 +112,14 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       }
     } catch (err) {
       if (err instanceof CallGoneError) {
-        log.info({ reason: outcome.reason }, 'call ended before the decision reached the PBX');
-        return;
+        // Hung up, or the PBX stopped waiting and went on with its default caller ID: the
+        // decision is still recorded, and the call's end says what the PBX really did.
+        log.info({ reason: outcome.reason }, 'the call left the decision point before the decision reached the PBX');
+      } else {
+        log.error({ err: (err as Error).message }, 'PBX refused the decision; trying the default caller ID');
+        outcome = { ...outcome, action: 'default', reason: `pbx_error_after:${outcome.reason}` };
+        await call.useDefault().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
       }
-      log.error({ err: (err as Error).message }, 'PBX refused the decision; trying the default caller ID');
-      outcome = { ...outcome, action: 'default', reason: `pbx_error_after:${outcome.reason}` };
-      await call.useDefault().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
     }
 
     const pbxMicros = Math.round((performance.now() - releaseStarted) * 1000);
@@ -133,10 +142,19 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       'outbound caller ID',
     );
     deps.recorder.recordDecision({ ...record, direction: 'outbound', pbx: deps.pbx, channelId: call.id, agentEndpoint: call.endpoint, decidedAt, decisionMicros });
+    const endedMeanwhile = inFlight.get(call.id);
+    inFlight.delete(call.id);
+    if (endedMeanwhile) recordEnd(endedMeanwhile);
+  }
+
+  function recordEnd(info: CallEnded): void {
+    const { id, at, cause, ...end } = info;
+    deps.recorder.recordEnd({ pbx: deps.pbx, channelId: id, endedAt: at, hangupCause: cause, ...end });
   }
 
   function ended(info: CallEnded): void {
-    deps.recorder.recordEnd({ channelId: info.id, endedAt: info.at, hangupCause: info.cause });
+    if (inFlight.has(info.id)) inFlight.set(info.id, info);
+    else recordEnd(info);
   }
 
   return { handle, ended };

@@ -145,7 +145,7 @@ describe('outbound flow over the fake PBX', () => {
     assert.equal((await fake.placeCall({ endpoint: 'PJSIP/1001', dialed: '+12125550123' })).outcome, 'default');
   });
 
-  test('a caller who hangs up during the decision is not a crash and leaves a log line', async () => {
+  test('a caller who hangs up during the decision is not a crash, leaves a log line and is still recorded', async () => {
     policy = makePolicy();
     const slow = createOutboundFlow({
       policy: () => policy,
@@ -158,7 +158,9 @@ describe('outbound flow over the fake PBX', () => {
     await f2.port.start({ outbound: slow.handle });
     const r = await f2.placeCall({ endpoint: 'PJSIP/1001', dialed: '+12125550123', cancelAfterMs: 20 });
     assert.equal(r.outcome, 'gone');
-    await waitFor(() => logs.includes('call ended before the decision reached the PBX'), 2000);
+    await waitFor(() => logs.includes('the call left the decision point before the decision reached the PBX'), 2000);
+    await waitFor(() => records.length === 1, 1000);
+    assert.equal(records[0]!.customerE164, '+12125550123');
   });
 
   test('the adapter link being down means the PBX default, without the adapter', async () => {
