@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { AppEnv } from './config/env.js';
 import { createOutboundFlow } from './flows/outbound-flow.js';
 import { startHealthServer } from './health/health-server.js';
@@ -8,54 +9,151 @@ import { createLocator, preloadGeocodeData } from './phone/index.js';
 import { createAriCallControl } from './pbx/asterisk/ari-call-control.js';
 import type { CallControlPort } from './pbx/call-control.js';
 import { POLICY_CHANGED_CHANNEL } from './store/apply-policy.js';
-import { createCallRecorder } from './store/call-records.js';
+import { createCallRecorder, type CallRecorder } from './store/call-records.js';
+import { coalesce } from './store/coalesce.js';
 import { openDatabase, type Database } from './store/database.js';
-import { loadPolicy, type RuntimePolicy } from './store/load-policy.js';
+import { createDatabaseHealth, type DatabaseStatus } from './store/database-health.js';
+import { describeDbError, isConnectionError } from './store/db-errors.js';
+import { EMPTY_POLICY_ROWS, buildRuntimePolicy, readPolicyRows, type RuntimePolicy } from './store/load-policy.js';
+import { readPolicySnapshot, writePolicySnapshot } from './store/policy-snapshot.js';
+import type { RecordQueueStats } from './store/record-queue.js';
+
+/** Where the policy in use came from: the database, the snapshot file, or nowhere (empty). */
+export interface PolicySource {
+  kind: 'database' | 'snapshot' | 'empty';
+  /** When it was read from the database (for a snapshot: when the snapshot was taken). */
+  at: Date | null;
+}
 
 export interface Adapter {
   db: Database;
   port: CallControlPort;
-  /** Writes queued call records now (tests, shutdown). */
+  /** Writes queued call records now (tests, shutdown); rejects while the database is away. */
   flushRecords(): Promise<void>;
   policy(): RuntimePolicy;
-  /** Re-reads settings and inventory from the database (after an apply). */
+  policySource(): PolicySource;
+  /**
+   * Re-reads the policy from the database (after an apply). Reloads run one at a time; one
+   * requested meanwhile runs once more after. A failed reload keeps the policy in use (logged)
+   * and rejects.
+   */
   reload(): Promise<void>;
+  databaseStatus(): DatabaseStatus;
+  recordStats(): RecordQueueStats;
   /** Resolves once the PBX link is up for the first time. */
   connected: Promise<void>;
+  /** The port /healthz listens on (HTTP_PORT=0 picks a free one); undefined without HTTP. */
+  httpPort: number | undefined;
   stop(): Promise<void>;
 }
 
-/** Wires store, policy, flows and the PBX port together; the PBX link comes up in the background. */
-export async function startAdapter(env: AppEnv, logger: Logger, opts: { port?: CallControlPort; http?: boolean } = {}): Promise<Adapter> {
-  const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir });
-  await db.migrate();
-  let policy = await loadPolicy(db.db);
-  if (!policy.configured) logger.warn('no policy applied yet: every call gets the default caller ID (run: callpolicy apply <file>)');
+export interface AdapterOptions {
+  /** The PBX; default: Asterisk over ARI from env. */
+  port?: CallControlPort;
+  /** false: no /healthz server. */
+  http?: boolean;
+  /** How often the LISTEN connection is checked (tests shorten it). */
+  heartbeatMs?: number;
+}
 
-  const reload = async () => {
-    policy = await loadPolicy(db.db);
-    logger.info({ numbers: policy.inventory.size, strategy: policy.callerId.strategy }, 'policy loaded');
-  };
-  await db.listen(POLICY_CHANGED_CHANNEL, () => {
-    reload().catch((err: Error) => logger.error({ err: err.message }, 'cannot reload policy; keeping the previous one'));
+/**
+ * Wires store, policy, flows and the PBX port together; the PBX link comes up in the background.
+ * The database never stops calls: decisions use the policy in memory; when the database is down
+ * at start, the last snapshot of it (or an empty policy: default caller ID for every call), and
+ * the adapter keeps trying to reach it, then migrates, loads and listens.
+ */
+export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOptions = {}): Promise<Adapter> {
+  const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir, limits: env.database, role: 'adapter', logger, heartbeatMs: opts.heartbeatMs });
+  let recorder: CallRecorder | undefined;
+  const health = createDatabaseHealth({ logger, where: db.where, records: () => recorder?.stats() ?? { queued: 0, dropped: 0, retrying: false } });
+  db.onConnectionChange((state, err) => (state === 'up' ? health.up('listen') : health.down(err, 'listen')));
+  recorder = createCallRecorder(db.db, {
+    queueMax: env.recordQueueMax,
+    retryMaxMs: env.database.retryMaxMs,
+    logger,
+    onWriteFailed: (err) => {
+      if (isConnectionError(err)) health.down(err, 'call records');
+    },
+    onWriteSucceeded: () => health.up('call records'),
+  });
+  const records = recorder;
+
+  let policy: RuntimePolicy | undefined;
+  let source: PolicySource = { kind: 'empty', at: null };
+  let migrated = false;
+
+  const reload = coalesce(async () => {
+    try {
+      if (!migrated) {
+        await db.migrate();
+        migrated = true;
+      }
+      const rows = await readPolicyRows(db.db);
+      const next = buildRuntimePolicy(rows, policy);
+      const replaced = policy && source.kind !== 'database' ? source.kind : undefined;
+      policy = next;
+      source = { kind: 'database', at: new Date() };
+      health.up('policy load');
+      logger.info(
+        { numbers: next.inventory.size, strategy: next.callerId.strategy, configured: next.configured, ...(replaced ? { replaced } : {}) },
+        replaced ? `policy loaded from the database; the ${replaced} policy is no longer used` : 'policy loaded',
+      );
+      await writePolicySnapshot(env.snapshotFile, rows, db.where, source.at!).catch((err: Error) =>
+        logger.warn({ err: err.message, snapshot: env.snapshotFile }, 'cannot write the policy snapshot'),
+      );
+    } catch (err) {
+      if (isConnectionError(err)) {
+        // The outage itself is logged once, by the health tracker.
+        health.down(err, 'policy load');
+        logger.debug({ err: describeDbError(err) }, 'cannot load the policy: database unreachable');
+      } else {
+        logger.error({ err: describeDbError(err) }, policy ? 'cannot reload the policy; keeping the previous one' : 'cannot load the policy');
+      }
+      throw err;
+    }
   });
 
+  let stopped = false;
+  let recovery: NodeJS.Timeout | undefined;
+  const recover = (attempt: number) => {
+    if (stopped || source.kind === 'database') return;
+    const delay = Math.min(env.database.retryMaxMs, 500 * 2 ** Math.min(attempt, 20));
+    recovery = setTimeout(() => {
+      reload().catch(() => recover(attempt + 1));
+    }, delay);
+  };
+
+  const onNotify = () => void reload().catch(() => undefined);
+  let loaded = true;
+  try {
+    await reload();
+  } catch {
+    loaded = false;
+  }
+  if (loaded) {
+    await db.listen(POLICY_CHANGED_CHANNEL, onNotify);
+  } else {
+    policy = await fallbackPolicy(env.snapshotFile, logger, (s) => (source = s));
+    // The LISTEN connection retries on its own and reloads when it gets through; so does this.
+    void db.listen(POLICY_CHANGED_CHANNEL, onNotify);
+    recover(0);
+  }
+  if (!policy!.configured) logger.warn('no policy applied yet: every call gets the default caller ID (run: callpolicy apply <file>)');
+
   // Location data is decoded once per country; do it now so no call waits for it.
-  const callingCodes = [getCountryCallingCode(policy.defaultCountry as CountryCode) as string];
-  for (const n of policy.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
+  const start = policy!;
+  const callingCodes = [getCountryCallingCode(start.defaultCountry as CountryCode) as string];
+  for (const n of start.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
   await preloadGeocodeData(callingCodes.filter(Boolean));
   const locator = createLocator();
-  const recorder = createCallRecorder(db.db, { onError: (err) => logger.error({ err: err.message }, 'cannot write call records') });
   const flow = createOutboundFlow({
-    policy: () => policy,
+    policy: () => policy!,
     locate: (e164) => locator.locate(e164),
-    recorder,
+    recorder: records,
     logger,
     pbx: 'asterisk',
   });
-  const port =
-    opts.port ??
-    createAriCallControl({ ...env.ari, logger });
+  const port = opts.port ?? createAriCallControl({ ...env.ari, logger });
   const connected = port.start({ outbound: flow.handle, ended: flow.ended });
   connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
 
@@ -63,22 +161,56 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: { port?: C
   if (opts.http !== false) {
     server = await startHealthServer(env.http.host, env.http.port, {
       pbxLink: () => port.linkState(),
-      policyConfigured: () => policy.configured,
+      policyConfigured: () => policy!.configured,
+      database: () => health.status(),
+      records: () => records.stats(),
+      policySource: () => source,
     });
   }
 
   return {
     db,
     port,
-    policy: () => policy,
-    flushRecords: () => recorder.flush(),
+    policy: () => policy!,
+    policySource: () => source,
+    flushRecords: () => records.flush(),
     reload,
+    databaseStatus: () => health.status(),
+    recordStats: () => records.stats(),
     connected,
+    httpPort: (server?.address() as AddressInfo | null)?.port,
     async stop() {
+      stopped = true;
+      clearTimeout(recovery);
       await port.stop();
-      await recorder.flush().catch((err: Error) => logger.error({ err: err.message }, 'cannot write call records'));
+      await records.flush().catch((err: unknown) =>
+        logger.error({ err: describeDbError(err), queued: records.stats().queued }, 'call records not written before stop'),
+      );
+      records.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await db.close();
     },
   };
+}
+
+/** The policy to decide from while the database cannot be read at start: the snapshot, or none. */
+async function fallbackPolicy(file: string, logger: Logger, setSource: (s: PolicySource) => void): Promise<RuntimePolicy> {
+  try {
+    const snapshot = await readPolicySnapshot(file);
+    if (snapshot) {
+      const policy = buildRuntimePolicy(snapshot.rows);
+      const at = new Date(snapshot.savedAt);
+      setSource({ kind: 'snapshot', at });
+      logger.warn(
+        { snapshot: file, savedAt: snapshot.savedAt, ageSeconds: Math.round((Date.now() - at.getTime()) / 1000), from: snapshot.source, numbers: policy.inventory.size },
+        'database unavailable at start: deciding from the policy snapshot until it is back',
+      );
+      return policy;
+    }
+  } catch (err) {
+    logger.error({ err: (err as Error).message, snapshot: file }, 'cannot use the policy snapshot');
+  }
+  setSource({ kind: 'empty', at: null });
+  logger.error({ snapshot: file }, 'database unavailable at start and no policy snapshot: every call gets the default caller ID until the database is back');
+  return buildRuntimePolicy(EMPTY_POLICY_ROWS);
 }

@@ -1,6 +1,7 @@
 import { startAdapter } from './adapter.js';
 import { ConfigError, loadEnv } from './config/env.js';
 import { createLogger } from './log.js';
+import { DataDirLockedError } from './store/data-dir-lock.js';
 
 /** The adapter process: refuses to start on bad configuration, stops cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -15,11 +16,25 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(env.logLevel);
-  const adapter = await startAdapter(env, logger);
-  logger.info({ http: `${env.http.host}:${env.http.port}`, database: adapter.db.kind }, 'adapter started');
+  let adapter;
+  try {
+    adapter = await startAdapter(env, logger);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      process.stderr.write(`callpolicy: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const source = adapter.policySource();
+  logger.info(
+    { http: `${env.http.host}:${env.http.port}`, database: adapter.db.kind, databaseStatus: adapter.databaseStatus(), policy: source.kind },
+    'adapter started',
+  );
 
   process.on('SIGHUP', () => {
-    adapter.reload().catch((err: Error) => logger.error({ err: err.message }, 'reload failed'));
+    // A failed reload is logged by the adapter, which keeps the policy it has.
+    adapter.reload().catch(() => undefined);
   });
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'stopping');

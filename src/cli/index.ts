@@ -6,14 +6,18 @@ import { PolicyFileError, parsePolicyFile } from '../config/policy-file.js';
 import { numberForLog } from '../log.js';
 import { createLocator } from '../phone/index.js';
 import { POLICY_CHANGED_CHANNEL, applyPolicy } from '../store/apply-policy.js';
+import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { loadPolicy, setChosenNumber } from '../store/load-policy.js';
 import { calls } from '../store/schema/index.js';
 
-/** Administration commands; the database comes from DATABASE_URL or CALLPOLICY_DATA_DIR. */
+/**
+ * Administration commands; the database comes from DATABASE_URL or CALLPOLICY_DATA_DIR. An
+ * embedded (PGlite) folder is refused with exit code 2 while the adapter holds it.
+ */
 async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
   const env = loadEnv(process.env, { requireAri: false });
-  const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir });
+  const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir, limits: env.database, role: 'cli' });
   try {
     await db.migrate();
     return await work(db);
@@ -52,8 +56,12 @@ program
     const locator = createLocator();
     await withDatabase(async (db) => {
       const summary = await applyPolicy(db.db, policy, (n) => locator.locate(n));
-      await db.notify(POLICY_CHANGED_CHANNEL);
-      console.log(`${file}: applied ${summary.numbers} numbers, ${summary.groups} groups, ${summary.agents} agents`);
+      // Nothing changed, nothing to reload (SIGHUP makes the adapter re-read anyway).
+      if (summary.changes > 0) await db.notify(POLICY_CHANGED_CHANNEL);
+      console.log(
+        `${file}: applied ${summary.numbers} numbers, ${summary.groups} groups, ${summary.agents} agents` +
+          (summary.changes > 0 ? ` (${summary.changes} rows changed)` : ' (no change)'),
+      );
     });
   });
 
@@ -100,5 +108,5 @@ program
 
 program.parseAsync().catch((err: Error) => {
   console.error(err instanceof PolicyFileError ? err.message : `callpolicy: ${err.message}`);
-  process.exit(err instanceof PolicyFileError ? 2 : 1);
+  process.exit(err instanceof PolicyFileError || err instanceof DataDirLockedError ? 2 : 1);
 });

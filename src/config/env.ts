@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /** Connection settings: from the environment only, parsed once at start-up. */
@@ -11,7 +12,14 @@ const envSchema = z
     ARI_APP: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('callpolicy'),
     ARI_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
     DATABASE_URL: z.string().min(1).optional(),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+    DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+    DATABASE_RETRY_MAX_MS: z.coerce.number().int().min(50).max(300_000).default(5000),
     CALLPOLICY_DATA_DIR: z.string().min(1).default('.data'),
+    CALLPOLICY_SNAPSHOT_FILE: z.string().min(1).optional(),
+    CALLPOLICY_RECORD_QUEUE_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
     CALLPOLICY_CONFIG: z.string().min(1).optional(),
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8099),
@@ -25,10 +33,29 @@ const envSchema = z
 export interface AppEnv {
   ari: { url: string; user: string; password: string; app: string; requestTimeoutMs: number };
   databaseUrl: string | undefined;
+  /** Time limits of every database connection, and the cap of the reconnect back-off. */
+  database: DatabaseLimits;
   dataDir: string;
+  /** The last policy loaded from the database, kept for a start while the database is down. */
+  snapshotFile: string;
+  /** Call records held in memory while the database cannot take them; more are counted and dropped. */
+  recordQueueMax: number;
   configFile: string | undefined;
   http: { host: string; port: number };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+export interface DatabaseLimits {
+  /** Connecting (TCP + start-up + authentication) gives up after this. */
+  connectTimeoutMs: number;
+  /** PostgreSQL cancels a statement running longer (statement_timeout); the client gives up a little later. */
+  statementTimeoutMs: number;
+  /** A pooled connection idle this long is closed. */
+  idleTimeoutMs: number;
+  /** PostgreSQL ends a session left idle inside a transaction this long. */
+  idleInTransactionTimeoutMs: number;
+  /** Reconnects and record-write retries back off up to this. */
+  retryMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -57,7 +84,16 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
   return {
     ari: { url: e.ARI_URL, user: e.ARI_USER, password: password ?? '', app: e.ARI_APP, requestTimeoutMs: e.ARI_REQUEST_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
+    database: {
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleTimeoutMs: e.DATABASE_IDLE_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      retryMaxMs: e.DATABASE_RETRY_MAX_MS,
+    },
     dataDir: e.CALLPOLICY_DATA_DIR,
+    snapshotFile: e.CALLPOLICY_SNAPSHOT_FILE ?? join(e.CALLPOLICY_DATA_DIR, 'policy-snapshot.json'),
+    recordQueueMax: e.CALLPOLICY_RECORD_QUEUE_MAX,
     configFile: e.CALLPOLICY_CONFIG,
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     logLevel: e.LOG_LEVEL,

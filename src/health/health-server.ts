@@ -4,27 +4,53 @@ import type { LinkState } from '../pbx/call-control.js';
 export interface HealthSource {
   pbxLink(): LinkState;
   policyConfigured(): boolean;
+  /** Whether the database answers; calls are decided either way. */
+  database(): 'up' | 'down';
+  /** The call-record queue (for /status). */
+  records(): { queued: number; dropped: number; retrying: boolean };
+  /** Where the policy in use came from (for /status). */
+  policySource(): { kind: 'database' | 'snapshot' | 'empty'; at: Date | null };
 }
 
 /**
- * GET /healthz: 200 when calls can get decisions, else 503 with a stable error code.
- * GET /status: the same plus process memory, for operators and the benchmark.
+ * GET /healthz: 200 when calls get decisions, else 503 with a stable error code:
+ * - PBX link down: 503 `pbx-link-down` (a supervisor may restart the adapter for it);
+ * - PBX link up, database down: 200 `degraded` / `database-down`: calls are still decided from
+ *   the policy in memory, so restarting the adapter would only make things worse.
+ * GET /status: the same plus the record queue, the policy's origin and process memory.
  */
 export function startHealthServer(host: string, port: number, source: HealthSource): Promise<Server> {
   const server = createServer((req, res) => {
     const link = source.pbxLink();
-    const ready = link === 'up';
-    const body: Record<string, unknown> = ready
-      ? { status: 'ready', pbx: link, policyConfigured: source.policyConfigured() }
-      : { status: 'not-ready', error: 'pbx-link-down', message: `PBX link is ${link}`, pbx: link };
+    const database = source.database();
+    let code = 200;
+    let body: Record<string, unknown>;
+    if (link !== 'up') {
+      code = 503;
+      body = { status: 'not-ready', error: 'pbx-link-down', message: `PBX link is ${link}`, pbx: link, database };
+    } else if (database === 'down') {
+      body = {
+        status: 'degraded',
+        error: 'database-down',
+        message: 'database unreachable: calls are decided from the policy in memory; call records wait in memory',
+        pbx: link,
+        database,
+        policyConfigured: source.policyConfigured(),
+      };
+    } else {
+      body = { status: 'ready', pbx: link, database, policyConfigured: source.policyConfigured() };
+    }
     if (req.url === '/status') {
       const m = process.memoryUsage();
+      const policy = source.policySource();
+      body.records = source.records();
+      body.policy = { source: policy.kind, at: policy.at?.toISOString() ?? null, configured: source.policyConfigured() };
       body.memory = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
     } else if (req.url !== '/healthz') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not-found', message: 'try /healthz or /status' }));
       return;
     }
-    res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

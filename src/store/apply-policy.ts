@@ -1,8 +1,8 @@
-import { notInArray, sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { PolicyFile } from '../config/policy-file.js';
 import type { Location } from '../policy/caller-id-types.js';
+import { rowsOf } from './call-records.js';
 import type { Db } from './database.js';
-import { agentGroups, agentNumbers, agents, groups, numberGroups, numbers, settings } from './schema/index.js';
 
 export const POLICY_CHANGED_CHANNEL = 'callpolicy_changed';
 
@@ -10,15 +10,25 @@ export interface ApplySummary {
   groups: number;
   numbers: number;
   agents: number;
+  /** Rows inserted, updated or deleted: 0 when the database already held exactly this. */
+  changes: number;
 }
 
 /** Finds a number's location; the locator may be slow, so it runs before the transaction. */
 export type LocateNumber = (e164: string) => Promise<Location>;
 
+/** Sections of the file that are lists of rows; every other top-level section is a settings document. */
+const INVENTORY_SECTIONS = new Set(['groups', 'numbers', 'agents']);
+/** Rows per staging statement: the rows travel as one JSON parameter, whatever their number. */
+const STAGE_CHUNK = 10_000;
+
 /**
  * Makes the database hold exactly what the file says, in one transaction: a failure leaves
- * the old state whole. Idempotent. Kept across applies: each number's last use (for LRU)
- * and an agent's chosen number when the file names none and it is still allowed.
+ * the old state whole. The file's rows are staged in temporary tables, then the real tables are
+ * brought in line with set statements that touch only what differs: applying the same file
+ * twice writes nothing (changes: 0), and the size of the inventory is bounded by memory, not by
+ * PostgreSQL's 65,535 parameters per statement. Kept across applies: each number's last use
+ * (for LRU) and an agent's chosen number when the file names none and it is still allowed.
  */
 export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber): Promise<ApplySummary> {
   const located = await Promise.all(
@@ -31,90 +41,95 @@ export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber
       return {
         e164: n.number,
         enabled: n.enabled,
-        locationCountry: auto.country,
-        locationRegion: override(manual?.region, auto.region),
-        locationArea: override(manual?.area, auto.area),
-        locationSource: manual ? ('manual' as const) : ('auto' as const),
+        location_country: auto.country,
+        location_region: override(manual?.region, auto.region),
+        location_area: override(manual?.area, auto.area),
+        location_source: manual ? 'manual' : 'auto',
       };
     }),
   );
+  const settingDocs = Object.entries(file)
+    .filter(([key, value]) => !INVENTORY_SECTIONS.has(key) && value !== undefined)
+    .map(([key, value]) => ({ key, value }));
 
-  await db.transaction(async (tx) => {
-    const now = new Date();
-    const groupNames = file.groups;
-    const numberList = located.map((n) => n.e164);
-    const agentIds = file.agents.map((a) => a.id);
+  const changes = await db.transaction(async (tx) => {
+    let changed = 0;
+    const change = async (q: SQL) => {
+      changed += affectedRows(await tx.execute(q));
+    };
+    const stage = async (table: string, columns: string, rows: unknown[]) => {
+      for (let i = 0; i < rows.length; i += STAGE_CHUNK) {
+        const chunk = JSON.stringify(rows.slice(i, i + STAGE_CHUNK));
+        await tx.execute(sql`INSERT INTO ${sql.raw(table)} SELECT * FROM jsonb_to_recordset(${chunk}::jsonb) AS v(${sql.raw(columns)})`);
+      }
+    };
 
-    // Links are rebuilt from the file; rows they point at are upserted or deleted.
-    await tx.delete(numberGroups);
-    await tx.delete(agentGroups);
-    await tx.delete(agentNumbers);
+    await tx.execute(sql`CREATE TEMP TABLE apply_groups (name text PRIMARY KEY) ON COMMIT DROP`);
+    await tx.execute(sql`CREATE TEMP TABLE apply_numbers (e164 text PRIMARY KEY, enabled boolean NOT NULL, location_country text NOT NULL,
+      location_region text, location_area text, location_source text NOT NULL) ON COMMIT DROP`);
+    await tx.execute(sql`CREATE TEMP TABLE apply_number_groups (number_e164 text, group_name text, PRIMARY KEY (number_e164, group_name)) ON COMMIT DROP`);
+    await tx.execute(sql`CREATE TEMP TABLE apply_agents (id text PRIMARY KEY, endpoint text NOT NULL, chosen_number text) ON COMMIT DROP`);
+    await tx.execute(sql`CREATE TEMP TABLE apply_agent_groups (agent_id text, group_name text, PRIMARY KEY (agent_id, group_name)) ON COMMIT DROP`);
+    await tx.execute(sql`CREATE TEMP TABLE apply_agent_numbers (agent_id text, number_e164 text, PRIMARY KEY (agent_id, number_e164)) ON COMMIT DROP`);
 
-    if (agentIds.length > 0) await tx.delete(agents).where(notInArray(agents.id, agentIds));
-    else await tx.delete(agents);
-    if (numberList.length > 0) await tx.delete(numbers).where(notInArray(numbers.e164, numberList));
-    else await tx.delete(numbers);
-    if (groupNames.length > 0) await tx.delete(groups).where(notInArray(groups.name, groupNames));
-    else await tx.delete(groups);
-
-    if (groupNames.length > 0) {
-      await tx.insert(groups).values(groupNames.map((name) => ({ name }))).onConflictDoNothing();
-    }
-    for (const chunk of chunks(located, 1000)) {
-      await tx
-        .insert(numbers)
-        .values(chunk.map((n) => ({ ...n, updatedAt: now })))
-        .onConflictDoUpdate({
-          target: numbers.e164,
-          set: {
-            enabled: sql`excluded.enabled`,
-            locationCountry: sql`excluded.location_country`,
-            locationRegion: sql`excluded.location_region`,
-            locationArea: sql`excluded.location_area`,
-            locationSource: sql`excluded.location_source`,
-            updatedAt: now,
-          },
-        });
-    }
-    const links = file.numbers.flatMap((n) => n.groups.map((g) => ({ numberE164: n.number, groupName: g })));
-    for (const chunk of chunks(links, 1000)) await tx.insert(numberGroups).values(chunk);
-
-    if (file.agents.length > 0) {
-      const existing = new Map((await tx.select({ id: agents.id, chosen: agents.chosenNumber }).from(agents)).map((a) => [a.id, a.chosen]));
-      const rows = file.agents.map((a) => {
+    await stage('apply_groups', 'name text', file.groups.map((name) => ({ name })));
+    await stage('apply_numbers', 'e164 text, enabled boolean, location_country text, location_region text, location_area text, location_source text', located);
+    await stage('apply_number_groups', 'number_e164 text, group_name text', file.numbers.flatMap((n) => n.groups.map((g) => ({ number_e164: n.number, group_name: g }))));
+    const existing = new Map(rowsOf<{ id: string; chosen_number: string | null }>(await tx.execute(sql`SELECT id, chosen_number FROM agents`)).map((a) => [a.id, a.chosen_number]));
+    await stage(
+      'apply_agents',
+      'id text, endpoint text, chosen_number text',
+      file.agents.map((a) => {
         const kept = existing.get(a.id);
         const chosen = a.chosen !== undefined ? a.chosen : kept && a.numbers.includes(kept) ? kept : null;
-        return { id: a.id, endpoint: a.endpoint, chosenNumber: chosen, updatedAt: now };
-      });
-      // Endpoints are unique: clear them first so two agents can swap endpoints in one apply.
-      await tx.update(agents).set({ endpoint: sql`'~' || ${agents.id}` });
-      await tx
-        .insert(agents)
-        .values(rows)
-        .onConflictDoUpdate({
-          target: agents.id,
-          set: { endpoint: sql`excluded.endpoint`, chosenNumber: sql`excluded.chosen_number`, updatedAt: now },
-        });
-      const ag = file.agents.flatMap((a) => a.groups.map((g) => ({ agentId: a.id, groupName: g })));
-      for (const chunk of chunks(ag, 1000)) await tx.insert(agentGroups).values(chunk);
-      const an = file.agents.flatMap((a) => a.numbers.map((n) => ({ agentId: a.id, numberE164: n })));
-      for (const chunk of chunks(an, 1000)) await tx.insert(agentNumbers).values(chunk);
-    }
+        return { id: a.id, endpoint: a.endpoint, chosen_number: chosen };
+      }),
+    );
+    await stage('apply_agent_groups', 'agent_id text, group_name text', file.agents.flatMap((a) => a.groups.map((g) => ({ agent_id: a.id, group_name: g }))));
+    await stage('apply_agent_numbers', 'agent_id text, number_e164 text', file.agents.flatMap((a) => a.numbers.map((n) => ({ agent_id: a.id, number_e164: n }))));
 
-    const settingRows = [
-      { key: 'defaultCountry', value: file.defaultCountry },
-      { key: 'callerId', value: file.callerId },
-      { key: 'trunks', value: file.trunks },
-      { key: 'privacy', value: file.privacy },
-    ];
-    await tx
-      .insert(settings)
-      .values(settingRows.map((s) => ({ ...s, updatedAt: now })))
-      .onConflictDoUpdate({ target: settings.key, set: { value: sql`excluded.value`, updatedAt: now } });
+    // What the file no longer has: links first, then the rows they point at.
+    await change(sql`DELETE FROM number_groups t WHERE NOT EXISTS
+      (SELECT 1 FROM apply_number_groups a WHERE a.number_e164 = t.number_e164 AND a.group_name = t.group_name)`);
+    await change(sql`DELETE FROM agent_groups t WHERE NOT EXISTS
+      (SELECT 1 FROM apply_agent_groups a WHERE a.agent_id = t.agent_id AND a.group_name = t.group_name)`);
+    await change(sql`DELETE FROM agent_numbers t WHERE NOT EXISTS
+      (SELECT 1 FROM apply_agent_numbers a WHERE a.agent_id = t.agent_id AND a.number_e164 = t.number_e164)`);
+    await change(sql`DELETE FROM agents t WHERE NOT EXISTS (SELECT 1 FROM apply_agents a WHERE a.id = t.id)`);
+    await change(sql`DELETE FROM numbers t WHERE NOT EXISTS (SELECT 1 FROM apply_numbers a WHERE a.e164 = t.e164)`);
+    await change(sql`DELETE FROM groups t WHERE NOT EXISTS (SELECT 1 FROM apply_groups a WHERE a.name = t.name)`);
+
+    // What is new or different; rows already as the file says are not written at all.
+    await change(sql`INSERT INTO groups (name) SELECT name FROM apply_groups ON CONFLICT DO NOTHING`);
+    await change(sql`
+      INSERT INTO numbers (e164, enabled, location_country, location_region, location_area, location_source, updated_at)
+      SELECT e164, enabled, location_country, location_region, location_area, location_source, now() FROM apply_numbers
+      ON CONFLICT (e164) DO UPDATE SET enabled = excluded.enabled, location_country = excluded.location_country,
+        location_region = excluded.location_region, location_area = excluded.location_area,
+        location_source = excluded.location_source, updated_at = excluded.updated_at
+      WHERE (numbers.enabled, numbers.location_country, numbers.location_region, numbers.location_area, numbers.location_source)
+        IS DISTINCT FROM (excluded.enabled, excluded.location_country, excluded.location_region, excluded.location_area, excluded.location_source)`);
+    await change(sql`INSERT INTO number_groups (number_e164, group_name) SELECT number_e164, group_name FROM apply_number_groups ON CONFLICT DO NOTHING`);
+    // Endpoints are unique: move the changing ones out of the way so two agents can swap endpoints.
+    await change(sql`UPDATE agents t SET endpoint = '~' || t.id FROM apply_agents a WHERE a.id = t.id AND a.endpoint <> t.endpoint`);
+    await change(sql`
+      INSERT INTO agents (id, endpoint, chosen_number, updated_at) SELECT id, endpoint, chosen_number, now() FROM apply_agents
+      ON CONFLICT (id) DO UPDATE SET endpoint = excluded.endpoint, chosen_number = excluded.chosen_number, updated_at = excluded.updated_at
+      WHERE (agents.endpoint, agents.chosen_number) IS DISTINCT FROM (excluded.endpoint, excluded.chosen_number)`);
+    await change(sql`INSERT INTO agent_groups (agent_id, group_name) SELECT agent_id, group_name FROM apply_agent_groups ON CONFLICT DO NOTHING`);
+    await change(sql`INSERT INTO agent_numbers (agent_id, number_e164) SELECT agent_id, number_e164 FROM apply_agent_numbers ON CONFLICT DO NOTHING`);
+
+    await change(sql`
+      INSERT INTO settings (key, value, updated_at) SELECT key, value, now() FROM jsonb_to_recordset(${JSON.stringify(settingDocs)}::jsonb) AS v(key text, value jsonb)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+      WHERE settings.value IS DISTINCT FROM excluded.value`);
+    return changed;
   });
-  return { groups: file.groups.length, numbers: file.numbers.length, agents: file.agents.length };
+  return { groups: file.groups.length, numbers: file.numbers.length, agents: file.agents.length, changes };
 }
 
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+/** Rows a statement changed, on either driver (node-postgres: rowCount, PGlite: affectedRows). */
+function affectedRows(result: unknown): number {
+  const r = result as { rowCount?: number | null; affectedRows?: number };
+  return r.rowCount ?? r.affectedRows ?? 0;
 }

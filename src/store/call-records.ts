@@ -1,91 +1,140 @@
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import type { Logger } from '../log.js';
 import type { Db } from './database.js';
+import { createRecordQueue, type RecordBatch, type RecordQueueOptions, type RecordQueueStats, type RecordWriteResult } from './record-queue.js';
 import { calls } from './schema/index.js';
 
 export type NewCallRecord = typeof calls.$inferInsert;
 
 export interface CallEnd {
+  pbx: string;
   channelId: string;
   endedAt: Date;
   hangupCause: number | null;
+  /** When the far end answered; null: never answered. */
+  answeredAt: Date | null;
+  /** Seconds from answer to hang-up as the PBX counted them; null when not answered. */
+  talkSeconds: number | null;
+  /** The PBX's dial result (ANSWER, BUSY, NOANSWER, ...); null when no dial happened. */
+  dialStatus: string | null;
+  /** What the PBX really did when it differs from the recorded decision; null: as decided. */
+  finalAction: 'dial' | 'default' | 'reject' | null;
 }
 
 export interface CallRecorder {
-  /** Queues a decision; written with others in one INSERT, off the call's path. */
+  /**
+   * Queues a decision; written with others in one statement, off the call's path. A decision for
+   * a (pbx, channelId) already recorded (a call re-adopted after a crash) updates that row.
+   */
   recordDecision(row: NewCallRecord): void;
-  /** Queues a call's end; written after the decisions queued before it. */
+  /** Queues a call's end; written after the decisions queued before it, by (pbx, channelId). */
   recordEnd(end: CallEnd): void;
-  /** Writes everything queued now. */
+  /** Writes everything queued now; rejects when the database cannot take it (kept and retried). */
   flush(): Promise<void>;
+  stats(): RecordQueueStats;
+  /** Stops the background writes (at shutdown, after the last flush). */
+  close(): void;
+}
+
+export interface CallRecorderOptions extends Omit<RecordQueueOptions, 'write' | 'logger'> {
+  logger?: Logger;
 }
 
 /**
- * Write-behind recorder: per call it costs a push onto an array; every `flushMs` the queued
- * decisions go out in one INSERT, the numbers' last use and the calls' ends in one UPDATE each.
- * A failed write is reported to `onError` and its rows dropped: records never hold up calls.
+ * Write-behind recorder: per call it costs a push onto an array; the queued records go out in
+ * batches (decisions in one INSERT ... ON CONFLICT, ends in one UPDATE, the numbers' last use in
+ * another), retried with back-off while the database is away. See record-queue.ts for the rules.
  */
-export function createCallRecorder(db: Db, opts: { flushMs?: number; onError?: (err: Error) => void } = {}): CallRecorder {
-  const flushMs = opts.flushMs ?? 100;
-  let decisions: NewCallRecord[] = [];
-  let ends: CallEnd[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
-
-  const schedule = () => {
-    timer ??= setTimeout(() => {
-      timer = undefined;
-      flush().catch((err: Error) => opts.onError?.(err));
-    }, flushMs);
-  };
-
-  async function write(batch: NewCallRecord[], endBatch: CallEnd[]): Promise<void> {
-    if (batch.length > 0) {
-      await db.insert(calls).values(batch);
-      const used = new Map<string, Date>();
-      for (const r of batch) {
-        if (r.action !== 'dial' || !r.callerId) continue;
-        const seen = used.get(r.callerId);
-        if (!seen || seen < r.decidedAt) used.set(r.callerId, r.decidedAt);
-      }
-      if (used.size > 0) {
-        // Rows travel as one JSON parameter: the same SQL works on PostgreSQL and PGlite.
-        const rows = JSON.stringify([...used].map(([e164, t]) => ({ e164, t: t.toISOString() })));
-        await db.execute(sql`
-          UPDATE numbers SET last_used_at = v.t
-          FROM jsonb_to_recordset(${rows}::jsonb) AS v(e164 text, t timestamptz)
-          WHERE numbers.e164 = v.e164 AND (numbers.last_used_at IS NULL OR numbers.last_used_at < v.t)`);
-      }
-    }
-    if (endBatch.length > 0) {
-      const rows = JSON.stringify(endBatch.map((e) => ({ channel_id: e.channelId, t: e.endedAt.toISOString(), cause: e.hangupCause })));
-      await db.execute(sql`
-        UPDATE calls SET ended_at = v.t, hangup_cause = v.cause
-        FROM jsonb_to_recordset(${rows}::jsonb) AS v(channel_id text, t timestamptz, cause int)
-        WHERE calls.channel_id = v.channel_id`);
-    }
-  }
-
-  function flush(): Promise<void> {
-    clearTimeout(timer);
-    timer = undefined;
-    const batch = decisions;
-    const endBatch = ends;
-    decisions = [];
-    ends = [];
-    // One write at a time, in order: a call's end is never written before its decision.
-    writing = writing.catch(() => undefined).then(() => write(batch, endBatch));
-    return writing;
-  }
-
+export function createCallRecorder(db: Db, opts: CallRecorderOptions = {}): CallRecorder {
+  const queue = createRecordQueue({ ...opts, write: createCallRecordWriter(db) });
   return {
-    recordDecision(row) {
-      decisions.push(row);
-      schedule();
-    },
-    recordEnd(end) {
-      ends.push(end);
-      schedule();
-    },
-    flush,
+    recordDecision: (row) => queue.pushDecision(row),
+    recordEnd: (end) => queue.pushEnd(end),
+    flush: () => queue.flush(),
+    stats: () => queue.stats(),
+    close: () => queue.close(),
   };
+}
+
+/** Columns an end fills in: a repeated decision (re-adoption) never clears them. */
+const END_COLUMNS = new Set(['ended_at', 'hangup_cause', 'answered_at', 'talk_seconds', 'final_action', 'dial_status']);
+
+/**
+ * The SQL of a batch. Rows travel as one JSON parameter (jsonb_to_recordset): any number of rows
+ * in one statement, under PostgreSQL's 65,535-parameter limit, the same SQL on PGlite. The column
+ * list comes from the drizzle table, so a column added to the schema is written without a change here.
+ */
+export function createCallRecordWriter(db: Db) {
+  const columns = Object.entries(getTableColumns(calls))
+    .filter(([, c]) => c.name !== 'id')
+    .map(([key, c]) => ({ key, name: c.name, type: c.getSQLType(), column: c }));
+  const ident = (name: string) => `"${name}"`;
+  const list = columns.map((c) => ident(c.name)).join(', ');
+  const recordType = columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
+  const updates = columns
+    .filter((c) => c.name !== 'pbx' && c.name !== 'channel_id')
+    .map((c) => (END_COLUMNS.has(c.name) ? `${ident(c.name)} = COALESCE(excluded.${ident(c.name)}, calls.${ident(c.name)})` : `${ident(c.name)} = excluded.${ident(c.name)}`))
+    .join(', ');
+  const insertHead = `INSERT INTO calls (${list}) SELECT ${list} FROM jsonb_to_recordset(`;
+  const insertTail = `::jsonb) AS v(${recordType}) ON CONFLICT ("pbx", "channel_id") DO UPDATE SET ${updates}`;
+
+  /** A row as JSON keyed by column name, with the schema's constant defaults filled in. */
+  const toJson = (row: NewCallRecord) => {
+    const out: Record<string, unknown> = {};
+    for (const c of columns) {
+      let v = (row as Record<string, unknown>)[c.key];
+      if (v === undefined && c.column.hasDefault) {
+        const d = c.column.default;
+        v = d !== undefined && (d === null || typeof d !== 'object' || d instanceof Date) ? d : c.column.defaultFn?.();
+      }
+      out[c.name] = v ?? null;
+    }
+    return out;
+  };
+  const int = (n: number | null) => (n === null || !Number.isFinite(n) ? null : Math.round(n));
+
+  return async function write(batch: RecordBatch): Promise<RecordWriteResult> {
+    if (batch.decisions.length > 0) {
+      const rows = JSON.stringify(batch.decisions.map(toJson));
+      await db.execute(sql.join([sql.raw(insertHead), sql`${rows}`, sql.raw(insertTail)]) as SQL);
+    }
+    let unmatchedEnds: RecordWriteResult['unmatchedEnds'] = [];
+    if (batch.ends.length > 0) {
+      const rows = JSON.stringify(
+        batch.ends.map((e) => ({
+          pbx: e.pbx,
+          channel_id: e.channelId,
+          ended_at: e.endedAt.toISOString(),
+          hangup_cause: int(e.hangupCause),
+          answered_at: e.answeredAt?.toISOString() ?? null,
+          talk_seconds: int(e.talkSeconds),
+          dial_status: e.dialStatus,
+          final_action: e.finalAction,
+        })),
+      );
+      // final_action stays null when the PBX did what was decided.
+      const result = await db.execute(sql`
+        UPDATE calls SET ended_at = v.ended_at, hangup_cause = v.hangup_cause, answered_at = v.answered_at,
+          talk_seconds = v.talk_seconds, dial_status = v.dial_status, final_action = NULLIF(v.final_action, calls.action)
+        FROM jsonb_to_recordset(${rows}::jsonb)
+          AS v(pbx text, channel_id text, ended_at timestamptz, hangup_cause int, answered_at timestamptz, talk_seconds int, dial_status text, final_action text)
+        WHERE calls.pbx = v.pbx AND calls.channel_id = v.channel_id
+        RETURNING calls.pbx, calls.channel_id`);
+      const found = new Set(rowsOf<{ pbx: string; channel_id: string }>(result).map((r) => `${r.pbx}\u0000${r.channel_id}`));
+      unmatchedEnds = batch.ends.filter((e) => !found.has(`${e.pbx}\u0000${e.channelId}`));
+    }
+    if (batch.lastUse.size > 0) {
+      const rows = JSON.stringify([...batch.lastUse].map(([e164, t]) => ({ e164, t: t.toISOString() })));
+      await db.execute(sql`
+        UPDATE numbers SET last_used_at = v.t
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(e164 text, t timestamptz)
+        WHERE numbers.e164 = v.e164 AND (numbers.last_used_at IS NULL OR numbers.last_used_at < v.t)`);
+    }
+    return { unmatchedEnds };
+  };
+}
+
+/** Result rows of db.execute on either driver (node-postgres and PGlite both answer `{ rows }`). */
+export function rowsOf<T>(result: unknown): T[] {
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }

@@ -22,29 +22,96 @@ export interface RuntimePolicy {
   configured: boolean;
 }
 
-export async function loadPolicy(db: Db): Promise<RuntimePolicy> {
-  const settingRows = await db.select().from(settings);
-  const raw = Object.fromEntries(settingRows.map((r) => [r.key, r.value]));
-  // Stored settings were validated on apply; parse again so a hand-edited row cannot crash calls.
+/**
+ * The policy as the database holds it, in plain JSON-serializable data: what a snapshot file
+ * keeps so that the adapter can start deciding while the database is down.
+ */
+export interface PolicyRows {
+  /** Settings documents by section (defaultCountry, callerId, trunks, privacy, emergency, ...). */
+  settings: Record<string, unknown>;
+  numbers: {
+    e164: string;
+    enabled: boolean;
+    country: string;
+    region: string | null;
+    area: string | null;
+    /** Epoch milliseconds; null: never used. */
+    lastUsedAt: number | null;
+  }[];
+  /** [number, group] */
+  numberGroups: [string, string][];
+  agents: { id: string; endpoint: string; chosenNumber: string | null }[];
+  /** [agent id, group] */
+  agentGroups: [string, string][];
+  /** [agent id, number] */
+  agentNumbers: [string, string][];
+}
+
+/** No policy at all: every call gets the PBX's default caller ID. */
+export const EMPTY_POLICY_ROWS: PolicyRows = Object.freeze({
+  settings: {},
+  numbers: [],
+  numberGroups: [],
+  agents: [],
+  agentGroups: [],
+  agentNumbers: [],
+}) as PolicyRows;
+
+/**
+ * Reads the whole policy in one snapshot of the database (one REPEATABLE READ, read-only
+ * transaction): an apply committing meanwhile is seen entirely or not at all.
+ */
+export async function readPolicyRows(db: Db): Promise<PolicyRows> {
+  return db.transaction(
+    async (tx) => {
+      const settingRows = await tx.select({ key: settings.key, value: settings.value }).from(settings);
+      const numberRows = await tx.select().from(numbers);
+      const numberGroupRows = await tx.select().from(numberGroups);
+      const agentRows = await tx.select({ id: agents.id, endpoint: agents.endpoint, chosenNumber: agents.chosenNumber }).from(agents);
+      const agentGroupRows = await tx.select().from(agentGroups);
+      const agentNumberRows = await tx.select().from(agentNumbers);
+      return {
+        settings: Object.fromEntries(settingRows.map((r) => [r.key, r.value])),
+        numbers: numberRows.map((n) => ({
+          e164: n.e164,
+          enabled: n.enabled,
+          country: n.locationCountry,
+          region: n.locationRegion,
+          area: n.locationArea,
+          lastUsedAt: n.lastUsedAt?.getTime() ?? null,
+        })),
+        numberGroups: numberGroupRows.map((r) => [r.numberE164, r.groupName]),
+        agents: agentRows,
+        agentGroups: agentGroupRows.map((r) => [r.agentId, r.groupName]),
+        agentNumbers: agentNumberRows.map((r) => [r.agentId, r.numberE164]),
+      };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}
+
+/**
+ * Builds the in-memory policy from rows (read now or from a snapshot). Settings are parsed
+ * again, so a hand-edited row or snapshot throws here instead of crashing calls. With
+ * `previous`, each number keeps the later of the two last uses: uses made since the rows were
+ * written (records still queued while the database was away) are not forgotten.
+ */
+export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): RuntimePolicy {
+  const raw = rows.settings;
   const callerId = shape.callerId.optional().parse(raw.callerId);
-  const numberRows = await db.select().from(numbers);
-  const numberGroupRows = await db.select().from(numberGroups);
-  const agentRows = await db.select().from(agents);
-  const agentGroupRows = await db.select().from(agentGroups);
-  const agentNumberRows = await db.select().from(agentNumbers);
 
-  const groupsOfNumber = multiMap(numberGroupRows.map((r) => [r.numberE164, r.groupName]));
-  const groupsOfAgent = multiMap(agentGroupRows.map((r) => [r.agentId, r.groupName]));
-  const numbersOfAgent = multiMap(agentNumberRows.map((r) => [r.agentId, r.numberE164]));
+  const groupsOfNumber = multiMap(rows.numberGroups);
+  const groupsOfAgent = multiMap(rows.agentGroups);
+  const numbersOfAgent = multiMap(rows.agentNumbers);
 
-  const pool: PoolNumber[] = numberRows.map((n) => ({
+  const pool: PoolNumber[] = rows.numbers.map((n) => ({
     e164: n.e164,
     enabled: n.enabled,
     groups: groupsOfNumber.get(n.e164) ?? [],
-    location: { country: n.locationCountry, region: n.locationRegion, area: n.locationArea },
-    lastUsedAt: n.lastUsedAt?.getTime() ?? 0,
+    location: { country: n.country, region: n.region, area: n.area },
+    lastUsedAt: Math.max(n.lastUsedAt ?? 0, previous?.inventory.get(n.e164)?.lastUsedAt ?? 0),
   }));
-  const profiles: AgentProfile[] = agentRows.map((a) => ({
+  const profiles: AgentProfile[] = rows.agents.map((a) => ({
     id: a.id,
     endpoint: a.endpoint,
     groups: groupsOfAgent.get(a.id) ?? [],
@@ -68,7 +135,12 @@ export async function loadPolicy(db: Db): Promise<RuntimePolicy> {
   };
 }
 
-function multiMap(pairs: [string, string][]): Map<string, string[]> {
+/** Reads and builds in one call (the CLI, tests). */
+export async function loadPolicy(db: Db): Promise<RuntimePolicy> {
+  return buildRuntimePolicy(await readPolicyRows(db));
+}
+
+function multiMap(pairs: readonly (readonly [string, string])[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (const [k, v] of pairs) {
     const list = map.get(k);

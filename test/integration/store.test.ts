@@ -64,7 +64,7 @@ function suite(kind: 'postgres' | 'pglite') {
       await setChosenNumber(database.db, 'alice', '+12125550100');
       const recorder = createCallRecorder(database.db);
       recorder.recordDecision({ direction: 'outbound', pbx: 'test', channelId: 'c1', action: 'dial', reason: 'decided', callerId: '+14155550100', decidedAt: new Date(5000) });
-      recorder.recordEnd({ channelId: 'c1', endedAt: new Date(9000), hangupCause: 16 });
+      recorder.recordEnd({ pbx: 'test', channelId: 'c1', endedAt: new Date(9000), hangupCause: 16, answeredAt: new Date(6000), talkSeconds: 3, dialStatus: 'ANSWER', finalAction: null });
       await recorder.flush();
       const [row] = await database.db.select().from(calls);
       assert.deepEqual([row?.endedAt?.getTime(), row?.hangupCause], [9000, 16]);

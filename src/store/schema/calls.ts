@@ -1,6 +1,9 @@
-import { boolean, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
-/** One row per call the adapter decided on, with the reason for its decision. */
+/**
+ * One row per call the adapter decided on (exactly one per PBX channel: a call re-adopted after a
+ * crash updates its row), with the reason for its decision and what the PBX then did.
+ */
 export const calls = pgTable(
   'calls',
   {
@@ -22,10 +25,18 @@ export const calls = pgTable(
     decisionMicros: integer('decision_micros'),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     hangupCause: integer('hangup_cause'),
+    /** When the outside (far) leg answered; null: never answered. */
+    answeredAt: timestamp('answered_at', { withTimezone: true }),
+    /** Seconds from answer to hang-up as the PBX counted them. */
+    talkSeconds: integer('talk_seconds'),
+    /** What the PBX really did when it differs from `action` (e.g. 'default' after the wait for the adapter ran out); null: as decided. */
+    finalAction: text('final_action', { enum: ['dial', 'default', 'reject'] }),
+    /** The PBX's dial result: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL, ... */
+    dialStatus: text('dial_status'),
   },
   (t) => [
     // Call memory: "last outbound call to this customer within N days".
     index('calls_customer_recent_idx').on(t.customerE164, t.direction, t.decidedAt.desc()),
-    index('calls_channel_idx').on(t.channelId),
+    uniqueIndex('calls_pbx_channel_uidx').on(t.pbx, t.channelId),
   ],
 );

@@ -1,0 +1,56 @@
+/**
+ * What a database error means for the caller: drizzle wraps the driver's error (whose message
+ * repeats the whole query and its parameters, customer numbers included) in `cause`, so every
+ * log line and decision here looks at the driver's error underneath.
+ */
+
+interface DriverError extends Error {
+  code?: string;
+}
+
+/** The innermost error: the one the driver (pg, PGlite) or the socket raised. */
+export function rootCause(err: unknown): DriverError {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error && e.cause instanceof Error; i++) e = e.cause;
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** SQLSTATE (e.g. 57P01) or a Node socket code (ECONNREFUSED), when there is one. */
+export function errorCode(err: unknown): string | undefined {
+  const code = rootCause(err).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A short, log-safe description: the driver's message and code, never the query's parameters. */
+export function describeDbError(err: unknown): { code: string | undefined; message: string } {
+  const root = rootCause(err);
+  return { code: errorCode(err), message: root.message.split('\n')[0]!.slice(0, 300) };
+}
+
+/**
+ * The database is unreachable or went away (not a bad statement): the same write may work later.
+ * Socket errors, PostgreSQL's connection classes (08), shutdown and restart (57P01-57P03),
+ * too many connections (53300), and errors without a SQLSTATE (pg's "Connection terminated",
+ * "timeout exceeded when trying to connect", "Query read timeout").
+ */
+export function isConnectionError(err: unknown): boolean {
+  const root = rootCause(err);
+  // A bug in our own code is not an outage.
+  if (root instanceof TypeError || root instanceof RangeError || root instanceof SyntaxError || root instanceof ReferenceError) return false;
+  const code = errorCode(err);
+  if (code === undefined) return true;
+  if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ...
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+}
+
+/**
+ * Worth retrying unchanged: a connection error, a cancelled statement (statement_timeout),
+ * a serialization failure or deadlock, or the server short of resources. Anything else (a
+ * constraint, a type, a syntax error) fails again the same way.
+ */
+export function isTransientError(err: unknown): boolean {
+  if (isConnectionError(err)) return true;
+  const code = errorCode(err);
+  if (code === undefined) return false;
+  return code === '57014' || code === '40001' || code === '40P01' || code.startsWith('53') || code === '55P03';
+}
