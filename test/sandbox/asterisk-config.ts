@@ -1,6 +1,15 @@
-// The complete, minimal Asterisk configuration the sandbox writes into <root>/etc/asterisk.
-// Pure: options in, file name -> content out. The values end up in Asterisk config files, so
-// every one is validated: a stray ';' (comment), newline or quote would change the config.
+// The Asterisk configuration the sandbox writes into <root>/etc/asterisk. Pure: options in,
+// file name -> content out.
+//
+// Tests run what ships: pjsip.conf, ari.conf, http.conf, modules.conf, extensions.conf and
+// extensions_callpolicy.conf are the files of dialplan/asterisk/ as they are, with only the
+// site's values filled in (addresses, ports, the ARI password, dialplan globals) and the site's
+// own trunk and phones added as sections that inherit pjsip.conf.sample's templates.
+// test/unit/sandbox-asterisk-config.test.ts checks that the shipped text is all there. The
+// other files (asterisk.conf, logger.conf, rtp.conf, ...) belong to the sandbox alone.
+//
+// The values end up in Asterisk config files, so every one is validated: a stray ';'
+// (comment), newline or quote would change the config.
 
 export interface SandboxAgent {
   /** PJSIP endpoint, AOR and identify name, e.g. "1001"; also the caller ID number. */
@@ -13,35 +22,74 @@ export interface SandboxAgent {
   context?: string;
 }
 
-export interface AsteriskConfigOptions {
+/**
+ * The shipped files of dialplan/asterisk/, as text. The sandbox's configuration is made from
+ * them: extensions_callpolicy.conf as it is, the samples with only the site's values (addresses,
+ * ports, the ARI password, dialplan globals) filled in, and the site's own trunk and phones
+ * added as sections that inherit the templates of pjsip.conf.sample.
+ */
+export interface ShippedAsteriskFiles {
+  /** extensions_callpolicy.conf: written as it is. */
+  callpolicyDialplan: string;
+  /** extensions.conf.sample: becomes extensions.conf with the [globals] values filled in. */
+  extensionsSample: string;
+  /** pjsip.conf.sample: transport bound to 127.0.0.1, then the sandbox's trunk and phones. */
+  pjsipSample: string;
+  /** ari.conf.sample: with the sandbox's password. */
+  ariSample: string;
+  /** http.conf.sample: bound to 127.0.0.1 and the sandbox's port. */
+  httpSample: string;
+  /** modules.conf.sample: plus the modules the sandbox never loads. */
+  modulesSample: string;
+}
+
+/** Where each shipped text comes from, relative to dialplan/asterisk/. */
+export const SHIPPED_ASTERISK_FILES: Record<keyof ShippedAsteriskFiles, string> = {
+  callpolicyDialplan: 'extensions_callpolicy.conf',
+  extensionsSample: 'extensions.conf.sample',
+  pjsipSample: 'pjsip.conf.sample',
+  ariSample: 'ari.conf.sample',
+  httpSample: 'http.conf.sample',
+  modulesSample: 'modules.conf.sample',
+};
+
+export interface AsteriskConfigOptions extends ShippedAsteriskFiles {
   agents: SandboxAgent[];
   /** sipp UAS port of the carrier trunk (endpoint "trunk"). */
   trunkPort: number;
   /** Extra local ports identified as the trunk too (for sipp UACs that play inbound calls). */
   trunkExtraPorts: number[];
-  /** Dialplan context for calls coming from the trunk. */
-  trunkContext: string;
+  /** Dialplan context for calls coming from the trunk (default: the trunk template's). */
+  trunkContext?: string;
   sipPort: number;
   httpPort: number;
   ariUser: string;
   ariPassword: string;
   defaultNumber: string;
   defaultName: string;
-  /** Seconds between OPTIONS pings to agent phones; 0 = never (contacts always "reachable"). */
+  /**
+   * Seconds between OPTIONS pings to agent phones; 0 = never (contacts always "reachable").
+   * Overrides the agent AOR template's qualify_frequency: sipp phones answer no OPTIONS.
+   */
   agentQualifyFrequency: number;
   rtpPorts: [number, number];
   verbose: number;
   /** Appended to extensions.conf as is. */
   extraExtensions: string;
-  /** Contents of the shipped dialplan, written as extensions_callpolicy.conf. */
-  callpolicyDialplan: string;
-  /** Contents of the shipped extensions.conf.sample: it becomes extensions.conf. */
-  extensionsSample: string;
   /** CALLPOLICY_EMERGENCY_NUMBER: the caller ID of emergency calls. */
   emergencyNumber: string;
 }
 
 export const TRUNK_ENDPOINT = 'trunk';
+
+/** The templates of pjsip.conf.sample that the sandbox's trunk and phones inherit. */
+export const PJSIP_TEMPLATES = {
+  trunk: 'callpolicy-trunk',
+  agent: 'callpolicy-agent',
+  agentAor: 'callpolicy-agent-aor',
+} as const;
+/** The transport section of pjsip.conf.sample (its bind address is the one value replaced). */
+export const PJSIP_TRANSPORT = 'transport-udp';
 
 // Modules that the sandbox never needs and that are slow, noisy, open sockets on 0.0.0.0,
 // touch devices or could look names up in DNS. Everything else autoloads.
@@ -160,7 +208,7 @@ export function validateConfigOptions(o: AsteriskConfigOptions): void {
   checkPort(o.rtpPorts[0], 'rtpPorts[0]');
   checkPort(o.rtpPorts[1], 'rtpPorts[1]');
   check(o.rtpPorts[0] < o.rtpPorts[1], 'rtpPorts must be [low, high]');
-  check(NAME_RE.test(o.trunkContext), `trunkContext ${JSON.stringify(o.trunkContext)} is not a plain name`);
+  check(o.trunkContext === undefined || NAME_RE.test(o.trunkContext), `trunkContext ${JSON.stringify(o.trunkContext)} is not a plain name`);
   check(NAME_RE.test(o.ariUser), 'ariUser must be a plain name');
   check(/^[A-Za-z0-9_-]{8,}$/.test(o.ariPassword), 'ariPassword must be 8+ characters of [A-Za-z0-9_-]');
   check(o.emergencyNumber === '' || NUMBER_RE.test(o.emergencyNumber), `emergencyNumber ${JSON.stringify(o.emergencyNumber)} must be digits with an optional leading +`);
@@ -211,13 +259,13 @@ systemname = callpolicy-sandbox
 hideconnect = yes
 `;
 
-  files['modules.conf'] = `${HEADER}
-[modules]
-; autoload is the safe choice: res_ari in Asterisk 22.5+ needs res_websocket_client, and the
-; dependency set changes between releases. The sandbox only skips what it never uses.
-autoload = yes
-${NOLOAD_MODULES.map((m) => `noload => ${m}.so`).join('\n')}
-`;
+  files['modules.conf'] = fromSample(
+    'modules.conf.sample',
+    addToSection(o.modulesSample, 'modules.conf.sample', 'modules', [
+      '; The sandbox never needs these: slow, noisy, sockets on 0.0.0.0, devices, DNS look-ups.',
+      ...NOLOAD_MODULES.map((m) => `noload => ${m}.so`),
+    ]),
+  );
 
   files['logger.conf'] = `${HEADER}
 [general]
@@ -228,25 +276,20 @@ console => notice,warning,error,verbose
 messages.log => notice,warning,error,verbose
 `;
 
-  files['http.conf'] = `${HEADER}
-[general]
-enabled = yes
-bindaddr = 127.0.0.1
-bindport = ${o.httpPort}
-sessionlimit = 1000
-`;
+  files['http.conf'] = fromSample(
+    'http.conf.sample',
+    addToSection(
+      setOptions(o.httpSample, 'http.conf.sample', 'general', { bindaddr: '127.0.0.1', bindport: String(o.httpPort) }),
+      'http.conf.sample',
+      'general',
+      ['; Room for the load benchmark (the default is 100 sessions).', 'sessionlimit = 1000'],
+    ),
+  );
 
-  files['ari.conf'] = `${HEADER}
-[general]
-enabled = yes
-pretty = no
-
-[${o.ariUser}]
-type = user
-read_only = no
-password_format = plain
-password = ${o.ariPassword}
-`;
+  files['ari.conf'] = fromSample(
+    'ari.conf.sample',
+    setOptions(o.ariSample, 'ari.conf.sample', o.ariUser, { password: o.ariPassword }),
+  );
 
   files['rtp.conf'] = `${HEADER}
 [general]
@@ -285,17 +328,39 @@ info = !950/330,!1400/330,!1800/330,0
 enable = no
 `;
 
-  files['pjsip.conf'] = renderPjsip(o);
-  files['extensions.conf'] = renderExtensions(o);
+  const trunkContext = o.trunkContext ?? sectionOptions(o.pjsipSample, 'pjsip.conf.sample', PJSIP_TEMPLATES.trunk).get('context');
+  check(trunkContext !== undefined && NAME_RE.test(trunkContext), `pjsip.conf.sample [${PJSIP_TEMPLATES.trunk}] sets no plain context`);
+  files['pjsip.conf'] = renderPjsip(o, trunkContext as string);
+  files['extensions.conf'] = renderExtensions(o, trunkContext as string);
   files['extensions_callpolicy.conf'] = o.callpolicyDialplan;
+  assertLoopbackOnly(files);
   return files;
 }
 
-function renderPjsip(o: AsteriskConfigOptions): string {
+function fromSample(sample: string, text: string): string {
+  return `${HEADER}; ---- dialplan/asterisk/${sample}, site values filled in ----\n${text.endsWith('\n') ? text : `${text}\n`}`;
+}
+
+/**
+ * pjsip.conf: the sandbox's global settings, then pjsip.conf.sample as it is (its transport
+ * bound to 127.0.0.1), then the sandbox's trunk and phones. Those inherit the sample's
+ * templates and add only what a site adds: names, addresses, ports, display names; the only
+ * template values they override are the agent AOR's qualify_frequency (sipp phones answer no
+ * OPTIONS) and the context of an agent that asks for another one.
+ */
+function renderPjsip(o: AsteriskConfigOptions, trunkContext: string): string {
+  const file = 'pjsip.conf.sample';
+  for (const name of Object.values(PJSIP_TEMPLATES)) {
+    check(isTemplate(o.pjsipSample, name), `${file} has no template [${name}](!)`);
+  }
+  const sample = setOptions(o.pjsipSample, file, PJSIP_TRANSPORT, { bind: `127.0.0.1:${o.sipPort}` });
+  const templateContext = sectionOptions(o.pjsipSample, file, PJSIP_TEMPLATES.trunk).get('context');
+
   const out: string[] = [HEADER];
   out.push(`[global]
 type = global
 user_agent = callpolicy-sandbox
+; sipp phones are identified by their address:port, not by a registration.
 endpoint_identifier_order = ip,username
 
 [system]
@@ -303,30 +368,19 @@ type = system
 ; One UDP transport only: never switch a large request to TCP.
 disable_tcp_switch = yes
 
-[transport-udp]
-type = transport
-protocol = udp
-bind = 127.0.0.1:${o.sipPort}
+; ---- dialplan/asterisk/${file}, its transport bound to 127.0.0.1 ----
+${sample.trimEnd()}
+
+; ---- the sandbox's trunk and phones: site sections inheriting the templates above ----
 `);
 
   // The carrier trunk: a sipp UAS on 127.0.0.1:<trunkPort>.
   const trunkMatch = [o.trunkPort, ...o.trunkExtraPorts].map((p) => `127.0.0.1:${p}`).join(',');
+  const trunkContextLine = trunkContext !== templateContext ? `\ncontext = ${trunkContext}` : '';
   out.push(`; --- carrier trunk (sipp UAS on 127.0.0.1:${o.trunkPort})
-[${TRUNK_ENDPOINT}]
-type = endpoint
-transport = transport-udp
-context = ${o.trunkContext}
-disallow = all
-allow = ulaw,alaw
-aors = ${TRUNK_ENDPOINT}
-direct_media = no
-; P-Asserted-Identity from the channel's caller ID (number and name). The From header carries
-; the caller ID anyway as long as no from_user is set on this endpoint.
-send_pai = yes
-send_rpid = no
-; Send the identity even when the caller ID presentation is restricted; accept the carrier's.
-trust_id_outbound = yes
-trust_id_inbound = yes
+[${TRUNK_ENDPOINT}](${PJSIP_TEMPLATES.trunk})
+transport = ${PJSIP_TRANSPORT}
+aors = ${TRUNK_ENDPOINT}${trunkContextLine}
 
 [${TRUNK_ENDPOINT}]
 type = aor
@@ -339,22 +393,16 @@ match = ${trunkMatch}
 `);
 
   for (const a of o.agents) {
-    const qualify = o.agentQualifyFrequency > 0 ? `\nqualify_frequency = ${o.agentQualifyFrequency}` : '';
+    const contextLine = a.context !== undefined ? `\ncontext = ${a.context}` : '';
     out.push(`; --- agent ${a.endpoint} (sipp on 127.0.0.1:${a.port})
-[${a.endpoint}]
-type = endpoint
-transport = transport-udp
-context = ${a.context ?? 'agents'}
-disallow = all
-allow = ulaw,alaw
+[${a.endpoint}](${PJSIP_TEMPLATES.agent})
+transport = ${PJSIP_TRANSPORT}
 aors = ${a.endpoint}
-callerid = "${a.name}" <${a.endpoint}>
-direct_media = no
+callerid = "${a.name}" <${a.endpoint}>${contextLine}
 
-[${a.endpoint}]
-type = aor
+[${a.endpoint}](${PJSIP_TEMPLATES.agentAor})
 contact = sip:${a.endpoint}@127.0.0.1:${a.port}
-max_contacts = 1${qualify}
+qualify_frequency = ${o.agentQualifyFrequency}
 
 [${a.endpoint}]
 type = identify
@@ -365,12 +413,107 @@ match = 127.0.0.1:${a.port}
   return out.join('\n');
 }
 
+// ---------------------------------------------------------------------------------------------
+// Asterisk config text, just enough to fill in a shipped sample: sections are "[name]" or
+// "[name](...)" lines; options are "key = value" or "key => value"; ';' starts a comment.
+
+interface SectionRange {
+  name: string;
+  /** Line index of the "[name]" header. */
+  header: number;
+  /** Line index after the section's last line. */
+  end: number;
+}
+
+const SECTION_RE = /^\[([^\]]+)\](\([^)]*\))?\s*(;.*)?$/;
+
+function sectionRanges(lines: string[]): SectionRange[] {
+  const out: SectionRange[] = [];
+  lines.forEach((line, i) => {
+    const m = SECTION_RE.exec(line);
+    if (!m) return;
+    const last = out[out.length - 1];
+    if (last) last.end = i;
+    out.push({ name: m[1] as string, header: i, end: lines.length });
+  });
+  return out;
+}
+
+function findSection(lines: string[], file: string, name: string): SectionRange {
+  const found = sectionRanges(lines).filter((r) => r.name === name);
+  check(found.length === 1, `${file} has ${found.length} [${name}] sections; the sandbox fills in exactly one`);
+  return found[0] as SectionRange;
+}
+
+function isTemplate(text: string, name: string): boolean {
+  return text.split('\n').some((line) => {
+    const m = SECTION_RE.exec(line);
+    return m?.[1] === name && m[2] === '(!)';
+  });
+}
+
+function optionKey(line: string): string | undefined {
+  const m = /^\s*([A-Za-z0-9_.-]+)\s*=>?/.exec(line);
+  return m ? m[1] : undefined;
+}
+
+/** The options set in one section (the last value of a key wins; inline comments dropped). */
+function sectionOptions(text: string, file: string, name: string): Map<string, string> {
+  const lines = text.split('\n');
+  const range = findSection(lines, file, name);
+  const out = new Map<string, string>();
+  for (const line of lines.slice(range.header + 1, range.end)) {
+    const key = optionKey(line);
+    if (key === undefined) continue;
+    out.set(key, line.replace(/^[^=]*=>?/, '').replace(/;.*$/, '').trim());
+  }
+  return out;
+}
+
+/**
+ * Replaces the value of each key in one section of a shipped sample. Each key must be set
+ * there exactly once: the sandbox fills in what the sample says, it adds no second copy.
+ */
+function setOptions(text: string, file: string, section: string, values: Record<string, string>): string {
+  const lines = text.split('\n');
+  const range = findSection(lines, file, section);
+  for (const [key, value] of Object.entries(values)) {
+    const at: number[] = [];
+    for (let i = range.header + 1; i < range.end; i++) {
+      if (optionKey(lines[i] as string) === key) at.push(i);
+    }
+    check(at.length === 1, `${file} [${section}] sets ${key} ${at.length} times; the sandbox fills in exactly one "${key} =" line`);
+    lines[at[0] as number] = `${key} = ${value}`;
+  }
+  return lines.join('\n');
+}
+
+/** Adds lines at the end of one section of a shipped sample (after its last non-blank line). */
+function addToSection(text: string, file: string, section: string, added: string[]): string {
+  const lines = text.split('\n');
+  const range = findSection(lines, file, section);
+  let at = range.end;
+  while (at > range.header + 1 && (lines[at - 1] as string).trim() === '') at--;
+  lines.splice(at, 0, ...added);
+  return lines.join('\n');
+}
+
+/** Non-comment text binding to every interface: the sandbox listens on 127.0.0.1 only. */
+function assertLoopbackOnly(files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    content.split('\n').forEach((line, i) => {
+      const code = line.replace(/;.*$/, '');
+      check(!/\b0\.0\.0\.0\b|\[::\]/.test(code), `${name} line ${i + 1} binds to every interface: ${line.trim()}`);
+    });
+  }
+}
+
 /**
  * extensions.conf is the shipped extensions.conf.sample itself, with only the site's values of
  * its [globals] replaced (every global the sample sets must be given one here), then the
  * contexts that exist for tests alone.
  */
-function renderExtensions(o: AsteriskConfigOptions): string {
+function renderExtensions(o: AsteriskConfigOptions, trunkContext: string): string {
   const site: Record<string, string> = {
     CALLPOLICY_TRUNK: TRUNK_ENDPOINT,
     CALLPOLICY_DEFAULT_NUMBER: o.defaultNumber,
@@ -407,7 +550,7 @@ exten => _[+0-9].,1,NoOp(plain-outbound: call to \${EXTEN})
 
 ; Calls from the trunk: to the adapter's inbound routing when the shipped dialplan has it;
 ; tests add more through extraExtensions (sections with the same name are merged).
-[${o.trunkContext}]
+[${trunkContext}]
 ${/^\[callpolicy-inbound\]/m.test(o.callpolicyDialplan) ? 'include => callpolicy-inbound' : '; (the shipped dialplan has no [callpolicy-inbound] yet)'}
 
 ${o.extraExtensions}

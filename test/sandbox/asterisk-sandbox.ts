@@ -10,7 +10,7 @@ import { createConnection } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { renderAsteriskConfig, type SandboxAgent } from './asterisk-config.js';
+import { renderAsteriskConfig, SHIPPED_ASTERISK_FILES, TRUNK_ENDPOINT, type SandboxAgent, type ShippedAsteriskFiles } from './asterisk-config.js';
 import { exited, hasExited, killOnExit, pollUntil, tailFile, udpPortBusy, withTimeout } from './process-utils.js';
 
 export type { SandboxAgent } from './asterisk-config.js';
@@ -20,8 +20,16 @@ export const DEFAULT_ASTERISK_ROOT = '/var/cache/callpolicy/asterisk-root';
 export const SANDBOX_APP_NAME = 'callpolicy';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHIPPED_DIALPLAN = path.join(REPO_ROOT, 'dialplan', 'asterisk', 'extensions_callpolicy.conf');
-const SHIPPED_EXTENSIONS = path.join(REPO_ROOT, 'dialplan', 'asterisk', 'extensions.conf.sample');
+/** The shipped Asterisk files (dialplan/asterisk/): the sandbox is configured from them. */
+export const SHIPPED_ASTERISK_DIR = path.join(REPO_ROOT, 'dialplan', 'asterisk');
+
+/** Reads the shipped files the sandbox's configuration is made from. */
+export async function readShippedAsteriskFiles(dir = SHIPPED_ASTERISK_DIR): Promise<ShippedAsteriskFiles> {
+  const entries = await Promise.all(
+    Object.entries(SHIPPED_ASTERISK_FILES).map(async ([key, file]) => [key, await fs.readFile(path.join(dir, file), 'utf8')] as const),
+  );
+  return Object.fromEntries(entries) as unknown as ShippedAsteriskFiles;
+}
 
 export interface AsteriskSandboxOptions {
   /** Debian root with asterisk installed; default $CALLPOLICY_ASTERISK_ROOT or /var/cache/callpolicy/asterisk-root. */
@@ -33,7 +41,7 @@ export interface AsteriskSandboxOptions {
   trunkPort?: number;
   /** More local ports identified as the trunk, for sipp UACs placing inbound calls. */
   trunkExtraPorts?: number[];
-  /** Dialplan context of calls from the trunk (default "from-trunk"). */
+  /** Dialplan context of calls from the trunk (default: the one in pjsip.conf.sample's trunk template). */
   trunkContext?: string;
   /** Asterisk's SIP UDP port on 127.0.0.1 (default 5060). */
   sipPort?: number;
@@ -299,11 +307,13 @@ export async function startAsteriskSandbox(opts: AsteriskSandboxOptions = {}): P
   const ariPassword = randomBytes(18).toString('base64url');
   const ariUrl = `http://127.0.0.1:${httpPort}`;
 
+  const agents = opts.agents ?? [];
   const files = renderAsteriskConfig({
-    agents: opts.agents ?? [],
+    ...(await readShippedAsteriskFiles()),
+    agents,
     trunkPort: opts.trunkPort ?? 5080,
     trunkExtraPorts: opts.trunkExtraPorts ?? [],
-    trunkContext: opts.trunkContext ?? 'from-trunk',
+    ...(opts.trunkContext !== undefined ? { trunkContext: opts.trunkContext } : {}),
     sipPort,
     httpPort,
     ariUser,
@@ -314,8 +324,6 @@ export async function startAsteriskSandbox(opts: AsteriskSandboxOptions = {}): P
     rtpPorts: opts.rtpPorts ?? [20000, 21999],
     verbose: opts.verbose ?? 0,
     extraExtensions: opts.extraExtensions ?? '',
-    callpolicyDialplan: await fs.readFile(SHIPPED_DIALPLAN, 'utf8'),
-    extensionsSample: await fs.readFile(SHIPPED_EXTENSIONS, 'utf8'),
     emergencyNumber: opts.emergencyNumber ?? '',
   });
 
@@ -387,6 +395,10 @@ export async function startAsteriskSandbox(opts: AsteriskSandboxOptions = {}): P
     });
     // ARI answers once res_ari is loaded; wait for the rest of the modules (dialplan, PJSIP).
     await asteriskCli(rootDir, 'core waitfullybooted', Math.max(1000, startTimeoutMs - (Date.now() - started)));
+    // A shipped template Asterisk refuses (a bad option) leaves its endpoints out, and the tests
+    // would fail far from the cause: check they all loaded.
+    const missing = await missingEndpoints(rootDir, [TRUNK_ENDPOINT, ...agents.map((a) => a.endpoint)]);
+    if (missing.length > 0) throw await failure(`PJSIP endpoints not loaded: ${missing.join(', ')} (see pjsip.conf in ${path.join(rootDir, 'etc', 'asterisk')})`);
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -403,6 +415,15 @@ export async function startAsteriskSandbox(opts: AsteriskSandboxOptions = {}): P
     cli: (cmd, timeoutMs) => asteriskCli(rootDir, cmd, timeoutMs),
     stop,
   };
+}
+
+/** The endpoints (and their AORs) of `expected` that Asterisk did not load. */
+async function missingEndpoints(rootDir: string, expected: string[]): Promise<string[]> {
+  const names = (output: string, label: string): Set<string> =>
+    new Set([...output.matchAll(new RegExp(`^\\s*${label}:\\s+([^\\s/]+)`, 'gm'))].map((m) => m[1] as string));
+  const endpoints = names(await asteriskCli(rootDir, 'pjsip list endpoints'), 'Endpoint');
+  const aors = names(await asteriskCli(rootDir, 'pjsip list aors'), 'Aor');
+  return expected.filter((name) => !endpoints.has(name) || !aors.has(name));
 }
 
 function createStopper(child: ChildProcess, rootDir: string, release: () => void): () => Promise<void> {
