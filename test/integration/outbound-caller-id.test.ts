@@ -165,13 +165,15 @@ describe('trunk format, bad input, unknown agents', () => {
     assert.equal(view?.callerIdNumber, '2125550100');
   });
 
-  test('a dialled string with an injection character is refused (484) and never reaches the trunk', async () => {
+  test('a dialled string with an injection character is refused (484) by the dialplan before the adapter', async () => {
     await apply(policyYaml('area'));
+    await adapter.flushRecords();
+    const before = await adapter.db.db.select().from(calls);
     const { view, finalStatus } = await callThrough(trunk, AGENT_ONE, '+1415555&0123');
     assert.equal(view, null);
     assert.equal(finalStatus, 484);
-    const row = await lastRecord();
-    assert.deepEqual([row.action, row.reason], ['reject', 'invalid_number:forbidden_characters']);
+    await adapter.flushRecords();
+    assert.equal((await adapter.db.db.select().from(calls)).length, before.length, 'the adapter never saw it');
   });
 
   test('a number that does not parse is refused', async () => {
