@@ -11,6 +11,7 @@ import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js';
 import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
+import { benchApply } from './apply-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
@@ -26,6 +27,13 @@ async function main() {
   console.log('== (1) caller-ID decision in process (100,000 numbers, 1,000 areas, 10,000 agents)');
   for (const f of runDecisionBench()) {
     console.log(`  ${f.label.padEnd(14)} ${f.decisions} decisions  p50 ${fmt(f.p50us)} us  p99 ${fmt(f.p99us)} us  max ${fmt(f.maxUs, 0)} us`);
+  }
+
+  const applyDb = await createTempDatabase();
+  try {
+    console.log(`\napply 200,000 numbers: ${await benchApply(applyDb.url)} ms`);
+  } finally {
+    await applyDb.drop();
   }
 
   const db = await createTempDatabase();
