@@ -45,19 +45,22 @@ interface SippRunOptions {
   args: string[];
   traceMessages: boolean;
   workDir?: string;
+  /** Changes the rendered scenario before sipp reads it (default: none). */
+  editScenario?: (xml: string) => string;
 }
 
 function defaultWorkDir(): string {
   return process.env['CALLPOLICY_SIPP_WORKDIR'] ?? path.join(REPO_ROOT, '.data', 'sipp');
 }
 
-async function renderScenario(name: string, vars: Record<string, string>, dir: string): Promise<string> {
+async function renderScenario(name: string, vars: Record<string, string>, dir: string, edit?: (xml: string) => string): Promise<string> {
   let xml = await fs.readFile(path.join(SCENARIO_DIR, name), 'utf8');
   xml = xml.replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => {
     const value = vars[key];
     if (value === undefined) throw new SippError(`scenario ${name}: no value for ${whole}`);
     return value;
   });
+  if (edit) xml = edit(xml);
   const file = path.join(dir, name);
   await fs.writeFile(file, xml);
   return file;
@@ -74,7 +77,7 @@ async function startSipp(o: SippRunOptions): Promise<SippRun> {
   const base = path.resolve(o.workDir ?? defaultWorkDir());
   await fs.mkdir(base, { recursive: true });
   const dir = await fs.mkdtemp(path.join(base, `${o.what.replace(/[^A-Za-z0-9_-]+/g, '-')}-`));
-  const scenarioFile = await renderScenario(o.scenario, o.vars, dir);
+  const scenarioFile = await renderScenario(o.scenario, o.vars, dir, o.editScenario);
   const run: Omit<SippRun, 'child'> = {
     dir,
     logFile: path.join(dir, 'logs.log'),
@@ -598,6 +601,61 @@ export interface LoadResult {
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  return (await loadRun(opts)).result;
+}
+
+/** One call of runLoadPerCall. */
+export interface LoadCall {
+  /** sipp's call number, 1..calls in the order the calls were placed. */
+  call: number;
+  /** When the INVITE was first sent (ms since epoch, sipp's clock = this host's). */
+  invitedAt: number;
+  /** Final response to the INVITE; null when none came (the call failed on a timeout). */
+  finalStatus: number | null;
+  /** INVITE to the first 180/183/200; null when none came. */
+  pddMs: number | null;
+}
+
+/**
+ * runLoad, plus each call's send time, final answer and post-dial delay: for tests that must tell
+ * the calls placed while something was down from the others. The scenario is agent-call.xml with
+ * two more log lines per call ("SENT <call> <s> <us>", "OUTCOME <call> <code>").
+ */
+export async function runLoadPerCall(opts: LoadOptions): Promise<LoadResult & { calls: LoadCall[] }> {
+  const edit = (xml: string): string => {
+    let sent = 0;
+    let finals = 0;
+    const out = xml
+      .replace(/<gettimeofday assign_to="inv_s,inv_us"\/>/, (m) => {
+        sent++;
+        return `${m}<log message="SENT [call_number] [$inv_s] [$inv_us]"/>`;
+      })
+      .replace(/<log message="FINAL (\d{3})"\/>/g, (m, code: string) => {
+        finals++;
+        return `${m}<log message="OUTCOME [call_number] ${code}"/>`;
+      });
+    if (sent !== 1 || finals === 0) throw new SippError('agent-call.xml changed: runLoadPerCall cannot add its per-call log lines');
+    return out;
+  };
+  const { result, lines } = await loadRun(opts, edit);
+  const calls = new Map<number, LoadCall>();
+  for (const line of lines) {
+    const m = /^SENT (\d+) ([0-9.]+) ([0-9.]+)$/.exec(line);
+    if (m) calls.set(Number(m[1]), { call: Number(m[1]), invitedAt: Number(m[2]) * 1000 + Number(m[3]) / 1000, finalStatus: null, pddMs: null });
+  }
+  for (const line of lines) {
+    const m = /^OUTCOME (\d+) (\d{3})$/.exec(line);
+    const c = m && calls.get(Number(m[1]));
+    if (c && c.finalStatus === null) c.finalStatus = Number(m[2]);
+  }
+  for (const [call, ms] of pddFromLog(lines)) {
+    const c = calls.get(call);
+    if (c) c.pddMs = ms;
+  }
+  return { ...result, calls: [...calls.values()].sort((a, b) => a.call - b.call) };
+}
+
+async function loadRun(opts: LoadOptions, editScenario?: (xml: string) => string): Promise<{ result: LoadResult; lines: string[] }> {
   if (!(opts.rate > 0) || !Number.isInteger(opts.calls) || opts.calls < 1) {
     throw new SippError('runLoad needs rate > 0 and calls >= 1');
   }
@@ -624,6 +682,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     ],
     traceMessages: opts.traceMessages ?? false,
     workDir: opts.workDir,
+    editScenario,
   });
   try {
     await withTimeout(exited(run.child), budgetMs + 5000, `sipp load run of ${opts.calls} calls at ${opts.rate}/s`);
@@ -646,5 +705,5 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   }
   const pddMs = [...pddFromLog(lines)].filter(([call]) => answered.has(call)).map(([, ms]) => ms);
   await removeRunDir(run);
-  return { pddMs, succeeded, failed: opts.calls - succeeded, statuses, durationMs: Date.now() - started };
+  return { result: { pddMs, succeeded, failed: opts.calls - succeeded, statuses, durationMs: Date.now() - started }, lines };
 }
