@@ -74,123 +74,138 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     onWriteFailed: (err) => {
       if (isConnectionError(err)) health.down(err, 'call records');
     },
-    onWriteSucceeded: () => health.up('call records'),
+    onWriteSucceeded: ({ backlog }) => health.up('call records', { recordsQueued: backlog }),
   });
   const records = recorder;
-
-  let policy: RuntimePolicy | undefined;
-  let source: PolicySource = { kind: 'empty', at: null };
-  let migrated = false;
-
-  const reload = coalesce(async () => {
-    try {
-      if (!migrated) {
-        await db.migrate();
-        migrated = true;
-      }
-      const rows = await readPolicyRows(db.db);
-      const next = buildRuntimePolicy(rows, policy);
-      const replaced = policy && source.kind !== 'database' ? source.kind : undefined;
-      policy = next;
-      source = { kind: 'database', at: new Date() };
-      health.up('policy load');
-      logger.info(
-        { numbers: next.inventory.size, strategy: next.callerId.strategy, configured: next.configured, ...(replaced ? { replaced } : {}) },
-        replaced ? `policy loaded from the database; the ${replaced} policy is no longer used` : 'policy loaded',
-      );
-      await writePolicySnapshot(env.snapshotFile, rows, db.where, source.at!).catch((err: Error) =>
-        logger.warn({ err: err.message, snapshot: env.snapshotFile }, 'cannot write the policy snapshot'),
-      );
-    } catch (err) {
-      if (isConnectionError(err)) {
-        // The outage itself is logged once, by the health tracker.
-        health.down(err, 'policy load');
-        logger.debug({ err: describeDbError(err) }, 'cannot load the policy: database unreachable');
-      } else {
-        logger.error({ err: describeDbError(err) }, policy ? 'cannot reload the policy; keeping the previous one' : 'cannot load the policy');
-      }
-      throw err;
-    }
-  });
-
   let stopped = false;
   let recovery: NodeJS.Timeout | undefined;
-  const recover = (attempt: number) => {
-    if (stopped || source.kind === 'database') return;
-    const delay = Math.min(env.database.retryMaxMs, 500 * 2 ** Math.min(attempt, 20));
-    recovery = setTimeout(() => {
-      reload().catch(() => recover(attempt + 1));
-    }, delay);
-  };
-
-  const onNotify = () => void reload().catch(() => undefined);
-  let loaded = true;
+  let startedPort: CallControlPort | undefined;
   try {
-    await reload();
-  } catch {
-    loaded = false;
+    return await wire();
+  } catch (err) {
+    // A start that fails half-way (port in use, ...) leaves nothing running: no timer, no lock.
+    stopped = true;
+    clearTimeout(recovery);
+    await startedPort?.stop().catch(() => undefined);
+    records.close();
+    await db.close().catch(() => undefined);
+    throw err;
   }
-  if (loaded) {
-    await db.listen(POLICY_CHANGED_CHANNEL, onNotify);
-  } else {
-    policy = await fallbackPolicy(env.snapshotFile, logger, (s) => (source = s));
-    // The LISTEN connection retries on its own and reloads when it gets through; so does this.
-    void db.listen(POLICY_CHANGED_CHANNEL, onNotify);
-    recover(0);
-  }
-  if (!policy!.configured) logger.warn('no policy applied yet: every call gets the default caller ID (run: callpolicy apply <file>)');
 
-  // Location data is decoded once per country; do it now so no call waits for it.
-  const start = policy!;
-  const callingCodes = [getCountryCallingCode(start.defaultCountry as CountryCode) as string];
-  for (const n of start.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
-  await preloadGeocodeData(callingCodes.filter(Boolean));
-  const locator = createLocator();
-  const flow = createOutboundFlow({
-    policy: () => policy!,
-    locate: (e164) => locator.locate(e164),
-    recorder: records,
-    logger,
-    pbx: 'asterisk',
-  });
-  const port = opts.port ?? createAriCallControl({ ...env.ari, logger });
-  const connected = port.start({ outbound: flow.handle, ended: flow.ended });
-  connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
+  async function wire(): Promise<Adapter> {
+    let policy: RuntimePolicy | undefined;
+    let source: PolicySource = { kind: 'empty', at: null };
+    let migrated = false;
 
-  let server: Server | undefined;
-  if (opts.http !== false) {
-    server = await startHealthServer(env.http.host, env.http.port, {
-      pbxLink: () => port.linkState(),
-      policyConfigured: () => policy!.configured,
-      database: () => health.status(),
-      records: () => records.stats(),
-      policySource: () => source,
+    const reload = coalesce(async () => {
+      try {
+        if (!migrated) {
+          await db.migrate();
+          migrated = true;
+        }
+        const rows = await readPolicyRows(db.db);
+        const next = buildRuntimePolicy(rows, policy);
+        const replaced = policy && source.kind !== 'database' ? source.kind : undefined;
+        policy = next;
+        source = { kind: 'database', at: new Date() };
+        health.up('policy load');
+        logger.info(
+          { numbers: next.inventory.size, strategy: next.callerId.strategy, configured: next.configured, ...(replaced ? { replaced } : {}) },
+          replaced ? `policy loaded from the database; the ${replaced} policy is no longer used` : 'policy loaded',
+        );
+        await writePolicySnapshot(env.snapshotFile, rows, db.where, source.at!).catch((err: Error) =>
+          logger.warn({ err: err.message, snapshot: env.snapshotFile }, 'cannot write the policy snapshot'),
+        );
+      } catch (err) {
+        if (isConnectionError(err)) {
+          // The outage itself is logged once, by the health tracker.
+          health.down(err, 'policy load');
+          logger.debug({ err: describeDbError(err) }, 'cannot load the policy: database unreachable');
+        } else {
+          logger.error({ err: describeDbError(err) }, policy ? 'cannot reload the policy; keeping the previous one' : 'cannot load the policy');
+        }
+        throw err;
+      }
     });
-  }
 
-  return {
-    db,
-    port,
-    policy: () => policy!,
-    policySource: () => source,
-    flushRecords: () => records.flush(),
-    reload,
-    databaseStatus: () => health.status(),
-    recordStats: () => records.stats(),
-    connected,
-    httpPort: (server?.address() as AddressInfo | null)?.port,
-    async stop() {
-      stopped = true;
-      clearTimeout(recovery);
-      await port.stop();
-      await records.flush().catch((err: unknown) =>
-        logger.error({ err: describeDbError(err), queued: records.stats().queued }, 'call records not written before stop'),
-      );
-      records.close();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      await db.close();
-    },
-  };
+    const recover = (attempt: number) => {
+      if (stopped || source.kind === 'database') return;
+      const delay = Math.min(env.database.retryMaxMs, 500 * 2 ** Math.min(attempt, 20));
+      recovery = setTimeout(() => {
+        reload().catch(() => recover(attempt + 1));
+      }, delay);
+    };
+
+    const onNotify = () => void reload().catch(() => undefined);
+    let loaded = true;
+    try {
+      await reload();
+    } catch {
+      loaded = false;
+    }
+    if (loaded) {
+      await db.listen(POLICY_CHANGED_CHANNEL, onNotify);
+    } else {
+      policy = await fallbackPolicy(env.snapshotFile, logger, (s) => (source = s));
+      // The LISTEN connection retries on its own and reloads when it gets through; so does this.
+      void db.listen(POLICY_CHANGED_CHANNEL, onNotify);
+      recover(0);
+    }
+    if (!policy!.configured) logger.warn('no policy applied yet: every call gets the default caller ID (run: callpolicy apply <file>)');
+
+    // Location data is decoded once per country; do it now so no call waits for it.
+    const start = policy!;
+    const callingCodes = [getCountryCallingCode(start.defaultCountry as CountryCode) as string];
+    for (const n of start.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
+    await preloadGeocodeData(callingCodes.filter(Boolean));
+    const locator = createLocator();
+    const flow = createOutboundFlow({
+      policy: () => policy!,
+      locate: (e164) => locator.locate(e164),
+      recorder: records,
+      logger,
+      pbx: 'asterisk',
+    });
+    const port = opts.port ?? createAriCallControl({ ...env.ari, logger });
+    startedPort = port;
+    const connected = port.start({ outbound: flow.handle, ended: flow.ended });
+    connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
+
+    let server: Server | undefined;
+    if (opts.http !== false) {
+      server = await startHealthServer(env.http.host, env.http.port, {
+        pbxLink: () => port.linkState(),
+        policyConfigured: () => policy!.configured,
+        database: () => health.status(),
+        records: () => records.stats(),
+        policySource: () => source,
+      });
+    }
+
+    return {
+      db,
+      port,
+      policy: () => policy!,
+      policySource: () => source,
+      flushRecords: () => records.flush(),
+      reload,
+      databaseStatus: () => health.status(),
+      recordStats: () => records.stats(),
+      connected,
+      httpPort: (server?.address() as AddressInfo | null)?.port,
+      async stop() {
+        stopped = true;
+        clearTimeout(recovery);
+        await port.stop();
+        await records.flush().catch((err: unknown) =>
+          logger.error({ err: describeDbError(err), queued: records.stats().queued }, 'call records not written before stop'),
+        );
+        records.close();
+        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        await db.close();
+      },
+    };
+  }
 }
 
 /** The policy to decide from while the database cannot be read at start: the snapshot, or none. */

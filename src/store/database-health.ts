@@ -15,8 +15,11 @@ export interface DatabaseHealth {
   since(): Date;
   /** A connection-level failure was seen (by `source`). */
   down(err: unknown, source: string): void;
-  /** Something reached the database (by `source`). */
-  up(source: string): void;
+  /**
+   * Something reached the database (by `source`). `recordsQueued`: the call records that were
+   * waiting when it came back, when the caller knows better than the queue's depth now.
+   */
+  up(source: string, details?: { recordsQueued?: number }): void;
 }
 
 export function createDatabaseHealth(opts: {
@@ -44,7 +47,7 @@ export function createDatabaseHealth(opts: {
         'database unreachable: calls are still decided from the policy in memory; call records wait in memory until it is back',
       );
     },
-    up(source) {
+    up(source, details) {
       if (status === 'up') return;
       const downForMs = now() - since;
       status = 'up';
@@ -54,7 +57,7 @@ export function createDatabaseHealth(opts: {
         {
           database: opts.where,
           downForMs,
-          recordsQueued: records?.queued ?? 0,
+          recordsQueued: details?.recordsQueued ?? records?.queued ?? 0,
           recordsDropped: records ? records.dropped - droppedBefore : 0,
           seenBy: source,
         },

@@ -27,18 +27,21 @@ export function describeDbError(err: unknown): { code: string | undefined; messa
   return { code: errorCode(err), message: root.message.split('\n')[0]!.slice(0, 300) };
 }
 
+/** What pg says, without a SQLSTATE, when a connection could not be made or was lost. */
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|not queryable|Client was closed|terminating connection|Connection refused|socket hang up|LISTEN connection/i;
+
 /**
  * The database is unreachable or went away (not a bad statement): the same write may work later.
- * Socket errors, PostgreSQL's connection classes (08), shutdown and restart (57P01-57P03),
- * too many connections (53300), and errors without a SQLSTATE (pg's "Connection terminated",
- * "timeout exceeded when trying to connect", "Query read timeout").
+ * Socket errors (ECONNREFUSED, ...), PostgreSQL's connection classes (08), shutdown and restart
+ * (57P01-57P03), too many connections (53300), and pg's own connection errors, which carry no
+ * SQLSTATE ("Connection terminated unexpectedly", "timeout exceeded when trying to connect",
+ * "Query read timeout"). Anything else without a code (a validation error, a bug) is not.
  */
 export function isConnectionError(err: unknown): boolean {
   const root = rootCause(err);
-  // A bug in our own code is not an outage.
-  if (root instanceof TypeError || root instanceof RangeError || root instanceof SyntaxError || root instanceof ReferenceError) return false;
   const code = errorCode(err);
-  if (code === undefined) return true;
+  if (code === undefined) return CONNECTION_MESSAGES.test(root.message) || (root instanceof AggregateError && root.errors.some(isConnectionError));
   if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ...
   return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
 }

@@ -51,7 +51,8 @@ export interface RecordQueueOptions {
   isTransient?: (err: unknown) => boolean;
   /** After every failed attempt (the caller decides whether the database is down). */
   onWriteFailed?: (err: unknown, transient: boolean) => void;
-  onWriteSucceeded?: () => void;
+  /** After every successful write; `backlog`: records queued just before it (the write included). */
+  onWriteSucceeded?: (info: { backlog: number }) => void;
   logger?: Logger;
   now?: () => number;
 }
@@ -181,6 +182,7 @@ export function createRecordQueue(opts: RecordQueueOptions): RecordQueue {
       return;
     }
 
+    const backlog = entries.length;
     entries.splice(0, count);
     removed += count;
     if (isolate > 0) isolate -= count;
@@ -208,7 +210,7 @@ export function createRecordQueue(opts: RecordQueueOptions): RecordQueue {
       log?.error({ dropped: droppedThisEpisode, queueMax }, 'call records were dropped while the record queue was full');
       droppedThisEpisode = 0;
     }
-    opts.onWriteSucceeded?.();
+    opts.onWriteSucceeded?.({ backlog });
   }
 
   function refused(err: unknown, count: number, head: Entry[], uses: Map<string, Date>): void {
