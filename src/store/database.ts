@@ -105,6 +105,10 @@ async function openPostgres(url: string, limits: DatabaseLimits, opts: OpenOptio
   // An idle client's socket error (a restart ends every session with 57P01) must not kill the
   // process: the pool drops that client and connects a new one when next asked.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one's: pg-pool listens only while a client is idle, and a session ended
+  // by the server between two statements of a transaction (idle_in_transaction_session_timeout,
+  // a restart) emits 'error' on it. The statement that follows fails and the client is destroyed.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzle(pool, { schema }) as unknown as Db;
 
   // drizzle 0.45 sends BEGIN before its try block and releases the client without the error:
@@ -196,6 +200,7 @@ function createListener(
     if (c !== client) return;
     client = undefined;
     clearInterval(heartbeatTimer);
+    beating = false;
     c.removeListener('notification', onNotification);
     destroy(c);
     lostSinceUp = true;
@@ -258,11 +263,18 @@ function createListener(
     return true;
   }
 
+  let beating = false;
   function heartbeat(c: Client): void {
+    if (beating) return; // the last one is still out: its own timer decides
+    beating = true;
     const timer = setTimeout(() => lose(c, new Error('LISTEN connection did not answer the heartbeat')), limits.connectTimeoutMs);
     c.query('SELECT 1').then(
-      () => clearTimeout(timer),
+      () => {
+        beating = false;
+        clearTimeout(timer);
+      },
       (err: Error) => {
+        beating = false;
         clearTimeout(timer);
         lose(c, err);
       },
