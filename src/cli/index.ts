@@ -100,7 +100,11 @@ program
             `as ${r.callerId ?? '(default)'}`,
             r.action,
             r.strategy ? `${r.strategy}/${r.tier}${r.fallback ? ' (fallback)' : ''}` : r.reason,
-          ].join('  '),
+            // What the PBX did: its dial result and talk time, and its own action when it differs.
+            [r.dialStatus, r.talkSeconds !== null ? `${r.talkSeconds}s` : null, r.finalAction ? `PBX: ${r.finalAction}` : null].filter(Boolean).join(' '),
+          ]
+            .filter(Boolean)
+            .join('  '),
         );
       }
     }),
