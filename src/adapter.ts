@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppEnv } from './config/env.js';
@@ -9,7 +10,8 @@ import { createLocator, preloadGeocodeData } from './phone/index.js';
 import { createAriCallControl } from './pbx/asterisk/ari-call-control.js';
 import type { CallControlPort } from './pbx/call-control.js';
 import { POLICY_CHANGED_CHANNEL } from './store/apply-policy.js';
-import { createCallRecorder, type CallRecorder } from './store/call-records.js';
+import { createCallRecorder, openCallIds, type CallRecorder } from './store/call-records.js';
+import { createOpenCallsCheck } from './flows/open-calls.js';
 import { coalesce } from './store/coalesce.js';
 import { openDatabase, type Database } from './store/database.js';
 import { createDatabaseHealth, type DatabaseStatus } from './store/database-health.js';
@@ -64,18 +66,28 @@ export interface AdapterOptions {
  */
 export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOptions = {}): Promise<Adapter> {
   const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir, limits: env.database, role: 'adapter', logger, heartbeatMs: opts.heartbeatMs });
+  /** Records are written only once this version's migrations ran (the database may be down at start). */
+  let migrated = false;
   let recorder: CallRecorder | undefined;
   const health = createDatabaseHealth({ logger, where: db.where, records: () => recorder?.stats() ?? { queued: 0, dropped: 0, retrying: false } });
   db.onConnectionChange((state, err) => (state === 'up' ? health.up('listen') : health.down(err, 'listen')));
-  recorder = createCallRecorder(db.db, {
-    queueMax: env.recordQueueMax,
-    retryMaxMs: env.database.retryMaxMs,
-    logger,
-    onWriteFailed: (err) => {
-      if (isConnectionError(err)) health.down(err, 'call records');
-    },
-    onWriteSucceeded: ({ backlog }) => health.up('call records', { recordsQueued: backlog }),
-  });
+  try {
+    recorder = createCallRecorder(db.db, {
+      journalDir: path.join(env.dataDir, 'record-journal'),
+      writable: () => migrated,
+      queueMax: env.recordQueueMax,
+      retryMaxMs: env.database.retryMaxMs,
+      logger,
+      onWriteFailed: (err) => {
+        if (isConnectionError(err)) health.down(err, 'call records');
+      },
+      onWriteSucceeded: ({ backlog }) => health.up('call records', { recordsQueued: backlog }),
+    });
+  } catch (err) {
+    // Another adapter holds the record journal of this data folder.
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   const records = recorder;
   let stopped = false;
   let recovery: NodeJS.Timeout | undefined;
@@ -95,7 +107,6 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
   async function wire(): Promise<Adapter> {
     let policy: RuntimePolicy | undefined;
     let source: PolicySource = { kind: 'empty', at: null };
-    let migrated = false;
 
     const reload = coalesce(async () => {
       try {
@@ -168,7 +179,16 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     });
     const port = opts.port ?? createAriCallControl({ ...env.ari, logger });
     startedPort = port;
-    const connected = port.start({ outbound: flow.handle, ended: flow.ended });
+    const checkOpenCalls = createOpenCallsCheck({
+      port,
+      openCalls: () => openCallIds(db.db, 'asterisk', new Date(Date.now() - OPEN_CALL_MAX_AGE_MS)),
+      ended: flow.ended,
+      logger,
+    });
+    const check = () =>
+      void checkOpenCalls().catch((err: unknown) => logger.debug({ err: describeDbError(err) }, 'open call records not checked; will try again'));
+    db.onConnectionChange((state) => state === 'up' && port.linkState() === 'up' && check());
+    const connected = port.start({ outbound: flow.handle, ended: flow.ended, linked: check });
     connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
 
     let server: Server | undefined;
@@ -207,6 +227,9 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     };
   }
 }
+
+/** Open records older than this are not checked against the PBX any more (no call lasts that long). */
+const OPEN_CALL_MAX_AGE_MS = 12 * 3600_000;
 
 /** The policy to decide from while the database cannot be read at start: the snapshot, or none. */
 async function fallbackPolicy(file: string, logger: Logger, setSource: (s: PolicySource) => void): Promise<RuntimePolicy> {

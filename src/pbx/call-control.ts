@@ -41,6 +41,11 @@ export interface CallEnded {
    * too late (the PBX's own wait ran out); null when the call ended before either.
    */
   finalAction: FinalAction | null;
+  /**
+   * True when the end happened while nobody was following the call (the adapter was down):
+   * `at` is when that was noticed, an upper bound, and the other fields are unknown (null).
+   */
+  estimated?: boolean;
 }
 
 export interface CallControlHandlers {
@@ -50,6 +55,8 @@ export interface CallControlHandlers {
    * and even when the decision never reached the PBX.
    */
   ended?(info: CallEnded): void;
+  /** The link is up (first connect and every reconnect), after waiting calls were re-adopted. */
+  linked?(): void;
 }
 
 export type LinkState = 'connecting' | 'up' | 'down';
@@ -60,6 +67,11 @@ export interface CallControlPort {
   start(handlers: CallControlHandlers): Promise<void>;
   stop(): Promise<void>;
   linkState(): LinkState;
+  /**
+   * Follows calls again whose end this process has not seen (after a restart or a lost link):
+   * the live ones are reported through `ended` when they end, the others have already ended.
+   */
+  follow(callIds: string[]): Promise<{ following: string[]; gone: string[] }>;
 }
 
 /** The call hung up or vanished before the action reached the PBX: expected, not a crash. */

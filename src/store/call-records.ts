@@ -2,6 +2,8 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from '../log.js';
 import type { Db } from './database.js';
 import { createRecordQueue, type RecordBatch, type RecordQueueOptions, type RecordQueueStats, type RecordWriteResult } from './record-queue.js';
+import { isTransientError } from './db-errors.js';
+import { openRecordJournal, type JournalEntry } from './record-journal.js';
 import { calls } from './schema/index.js';
 
 export type NewCallRecord = typeof calls.$inferInsert;
@@ -19,6 +21,8 @@ export interface CallEnd {
   dialStatus: string | null;
   /** What the PBX really did when it differs from the recorded decision; null: as decided. */
   finalAction: 'dial' | 'default' | 'reject' | null;
+  /** The end happened while no adapter followed the call: `endedAt` is when it was noticed. */
+  estimated?: boolean;
 }
 
 export interface CallRecorder {
@@ -38,6 +42,15 @@ export interface CallRecorder {
 
 export interface CallRecorderOptions extends Omit<RecordQueueOptions, 'write' | 'logger'> {
   logger?: Logger;
+  /** Folder of the local journal that keeps queued records across a killed process (none: memory only). */
+  journalDir?: string;
+  /** False while the database may not have this version's tables (not migrated yet): records wait. */
+  writable?: () => boolean;
+}
+
+/** Records wait: the database is not migrated to this version yet. */
+class NotWritableYetError extends Error {
+  override name = 'NotWritableYetError';
 }
 
 /**
@@ -46,18 +59,54 @@ export interface CallRecorderOptions extends Omit<RecordQueueOptions, 'write' | 
  * another), retried with back-off while the database is away. See record-queue.ts for the rules.
  */
 export function createCallRecorder(db: Db, opts: CallRecorderOptions = {}): CallRecorder {
-  const queue = createRecordQueue({ ...opts, write: createCallRecordWriter(db) });
+  const journal = opts.journalDir ? openRecordJournal(opts.journalDir, opts.logger) : undefined;
+  let journaled = 0;
+  const release = () => journal?.release(journaled - queue.stats().queued);
+  const writer = createCallRecordWriter(db);
+  const transient = opts.isTransient ?? isTransientError;
+  const queue = createRecordQueue({
+    ...opts,
+    isTransient: (err) => err instanceof NotWritableYetError || transient(err),
+    write: (batch) => {
+      if (opts.writable && !opts.writable()) return Promise.reject(new NotWritableYetError('the database is not migrated yet'));
+      return writer(batch);
+    },
+    onWriteSucceeded: (info) => {
+      release();
+      opts.onWriteSucceeded?.(info);
+    },
+  });
+  /** Queued records go to the journal too; one the full queue refused is not kept anywhere. */
+  const keep = (entry: JournalEntry) => {
+    const dropped = queue.stats().dropped;
+    if (entry.kind === 'decision') queue.pushDecision(entry.row);
+    else queue.pushEnd(entry.end);
+    if (journal && queue.stats().dropped === dropped) {
+      journal.append(entry);
+      journaled++;
+    }
+  };
+  if (journal && journal.leftover.length > 0) {
+    opts.logger?.warn({ records: journal.leftover.length, journal: opts.journalDir }, 'call records left unwritten by the previous run: writing them now');
+    for (const entry of journal.leftover) keep(entry);
+    release();
+  }
   return {
-    recordDecision: (row) => queue.pushDecision(row),
-    recordEnd: (end) => queue.pushEnd(end),
+    recordDecision: (row) => keep({ kind: 'decision', row }),
+    recordEnd: (end) => keep({ kind: 'end', end }),
     flush: () => queue.flush(),
     stats: () => queue.stats(),
-    close: () => queue.close(),
+    close: () => {
+      queue.close();
+      journal?.close();
+    },
   };
 }
 
 /** Columns an end fills in: a repeated decision (re-adoption) never clears them. */
 const END_COLUMNS = new Set(['ended_at', 'hangup_cause', 'answered_at', 'talk_seconds', 'final_action', 'dial_status']);
+/** Columns a repeated decision never touches at all. */
+const KEEP_COLUMNS = new Set(['end_estimated']);
 
 /**
  * The SQL of a batch. Rows travel as one JSON parameter (jsonb_to_recordset): any number of rows
@@ -72,7 +121,7 @@ export function createCallRecordWriter(db: Db) {
   const list = columns.map((c) => ident(c.name)).join(', ');
   const recordType = columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
   const updates = columns
-    .filter((c) => c.name !== 'pbx' && c.name !== 'channel_id')
+    .filter((c) => c.name !== 'pbx' && c.name !== 'channel_id' && !KEEP_COLUMNS.has(c.name))
     .map((c) => (END_COLUMNS.has(c.name) ? `${ident(c.name)} = COALESCE(excluded.${ident(c.name)}, calls.${ident(c.name)})` : `${ident(c.name)} = excluded.${ident(c.name)}`))
     .join(', ');
   const insertHead = `INSERT INTO calls (${list}) SELECT ${list} FROM jsonb_to_recordset(`;
@@ -99,9 +148,19 @@ export function createCallRecordWriter(db: Db) {
       await db.execute(sql.join([sql.raw(insertHead), sql`${rows}`, sql.raw(insertTail)]) as SQL);
     }
     let unmatchedEnds: RecordWriteResult['unmatchedEnds'] = [];
-    if (batch.ends.length > 0) {
+    const seen = batch.ends.filter((e) => !e.estimated);
+    const estimated = batch.ends.filter((e) => e.estimated);
+    if (estimated.length > 0) {
+      // Only where no real end was written meanwhile; a row not found has nothing to wait for.
+      const rows = JSON.stringify(estimated.map((e) => ({ pbx: e.pbx, channel_id: e.channelId, ended_at: e.endedAt.toISOString() })));
+      await db.execute(sql`
+        UPDATE calls SET ended_at = v.ended_at, end_estimated = true
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(pbx text, channel_id text, ended_at timestamptz)
+        WHERE calls.pbx = v.pbx AND calls.channel_id = v.channel_id AND calls.ended_at IS NULL`);
+    }
+    if (seen.length > 0) {
       const rows = JSON.stringify(
-        batch.ends.map((e) => ({
+        seen.map((e) => ({
           pbx: e.pbx,
           channel_id: e.channelId,
           ended_at: e.endedAt.toISOString(),
@@ -115,13 +174,14 @@ export function createCallRecordWriter(db: Db) {
       // final_action stays null when the PBX did what was decided.
       const result = await db.execute(sql`
         UPDATE calls SET ended_at = v.ended_at, hangup_cause = v.hangup_cause, answered_at = v.answered_at,
-          talk_seconds = v.talk_seconds, dial_status = v.dial_status, final_action = NULLIF(v.final_action, calls.action)
+          talk_seconds = v.talk_seconds, dial_status = v.dial_status, final_action = NULLIF(v.final_action, calls.action),
+          end_estimated = false
         FROM jsonb_to_recordset(${rows}::jsonb)
           AS v(pbx text, channel_id text, ended_at timestamptz, hangup_cause int, answered_at timestamptz, talk_seconds int, dial_status text, final_action text)
         WHERE calls.pbx = v.pbx AND calls.channel_id = v.channel_id
         RETURNING calls.pbx, calls.channel_id`);
       const found = new Set(rowsOf<{ pbx: string; channel_id: string }>(result).map((r) => `${r.pbx}\u0000${r.channel_id}`));
-      unmatchedEnds = batch.ends.filter((e) => !found.has(`${e.pbx}\u0000${e.channelId}`));
+      unmatchedEnds = seen.filter((e) => !found.has(`${e.pbx}\u0000${e.channelId}`));
     }
     if (batch.lastUse.size > 0) {
       const rows = JSON.stringify([...batch.lastUse].map(([e164, t]) => ({ e164, t: t.toISOString() })));
@@ -137,4 +197,15 @@ export function createCallRecordWriter(db: Db) {
 /** Result rows of db.execute on either driver (node-postgres and PGlite both answer `{ rows }`). */
 export function rowsOf<T>(result: unknown): T[] {
   return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/**
+ * Channel ids of this PBX's calls decided since `since` whose end is not recorded: to be checked
+ * against the PBX after a (re)connect (served by calls_open_idx).
+ */
+export async function openCallIds(db: Db, pbx: string, since: Date): Promise<string[]> {
+  const result = await db.execute(sql`
+    SELECT channel_id FROM calls WHERE pbx = ${pbx} AND ended_at IS NULL AND decided_at >= ${since.toISOString()}::timestamptz
+    ORDER BY decided_at LIMIT 10000`);
+  return rowsOf<{ channel_id: string }>(result).map((r) => r.channel_id);
 }

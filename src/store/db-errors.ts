@@ -55,5 +55,7 @@ export function isTransientError(err: unknown): boolean {
   if (isConnectionError(err)) return true;
   const code = errorCode(err);
   if (code === undefined) return false;
-  return code === '57014' || code === '40001' || code === '40P01' || code.startsWith('53') || code === '55P03';
+  // 42P01/42703: a table or column this code knows is not there yet: the database is behind the
+  // code (its migration has not run, e.g. it was down when this version started): wait for it.
+  return code === '57014' || code === '40001' || code === '40P01' || code.startsWith('53') || code === '55P03' || code === '42P01' || code === '42703';
 }

@@ -151,6 +151,12 @@ export function outboundPortContract(name: string, makeHarness: () => Promise<Co
       assert.equal(end.answeredAt, null);
     });
 
+    test('following a call the PBX does not have says it is gone', async () => {
+      const r = await h.port.follow(['no-such-call-1', 'no-such-call-2']);
+      assert.deepEqual(r.following, []);
+      assert.deepEqual(r.gone.sort(), ['no-such-call-1', 'no-such-call-2']);
+    });
+
     test('a decision later than the PBX waits: CallGoneError, the default caller ID, and the end says so', async () => {
       let error: unknown;
       script = async (call) => {

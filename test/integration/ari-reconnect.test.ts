@@ -158,3 +158,34 @@ test('a call left waiting in Stasis by a vanished adapter is re-adopted by the n
   assert.equal(invite.paiUser, '+12125550199');
   await next.stop();
 });
+
+test('a call that outlives its adapter is followed by the next one, which records its end', async () => {
+  const first = ariPort();
+  const decided: string[] = [];
+  await first.start({
+    outbound: async (call) => {
+      decided.push(call.id);
+      await dialFixed(call);
+    },
+    ended: () => undefined,
+  });
+  await trunk.takeInvites();
+  const call = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: `${OUTSIDE_LINE}+14155550123`, server: env.sipServer, holdMs: 2500, timeoutMs: 20_000 });
+  await waitFor(() => decided.length === 1, 5000);
+  await trunk.nextInvite(5000);
+  await first.stop(); // the adapter goes away while the call is talking
+
+  const ends: import('../../src/pbx/call-control.js').CallEnded[] = [];
+  const next = ariPort();
+  ports.push(next);
+  await next.start({ outbound: dialFixed, ended: (e) => ends.push(e) });
+  const r = await next.follow([decided[0]!]);
+  assert.deepEqual(r, { following: [decided[0]], gone: [] });
+  assert.equal((await call).finalStatus, 200);
+  await waitFor(() => ends.length === 1, 5000);
+  assert.equal(ends[0]!.id, decided[0]);
+  assert.equal(ends[0]!.finalAction, 'dial');
+  assert.ok(ends[0]!.talkSeconds !== null && ends[0]!.talkSeconds >= 1, `talk ${ends[0]!.talkSeconds} s`);
+  assert.deepEqual(await next.follow([decided[0]!]), { following: [], gone: [decided[0]] }, 'once ended, it is gone');
+  await next.stop();
+});

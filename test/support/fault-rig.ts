@@ -197,16 +197,18 @@ export interface CallRow {
   reason: string;
   decidedAt: Date;
   endedAt: Date | null;
+  /** The end was noticed after the fact (the call ended while no adapter followed it). */
+  endEstimated: boolean;
 }
 
 export async function readCallRows(databaseUrl: string): Promise<CallRow[]> {
   const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3000 });
   await c.connect();
   try {
-    const r = await c.query<{ channel_id: string; action: string; final_action: string | null; caller_id: string | null; reason: string; decided_at: Date; ended_at: Date | null }>(
-      'SELECT channel_id, action, final_action, caller_id, reason, decided_at, ended_at FROM calls',
+    const r = await c.query<{ channel_id: string; action: string; final_action: string | null; caller_id: string | null; reason: string; decided_at: Date; ended_at: Date | null; end_estimated: boolean }>(
+      'SELECT channel_id, action, final_action, caller_id, reason, decided_at, ended_at, end_estimated FROM calls',
     );
-    return r.rows.map((x) => ({ channelId: x.channel_id, action: x.action, finalAction: x.final_action, callerId: x.caller_id, reason: x.reason, decidedAt: x.decided_at, endedAt: x.ended_at }));
+    return r.rows.map((x) => ({ channelId: x.channel_id, action: x.action, finalAction: x.final_action, callerId: x.caller_id, reason: x.reason, decidedAt: x.decided_at, endedAt: x.ended_at, endEstimated: x.end_estimated }));
   } finally {
     await c.end();
   }

@@ -232,7 +232,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       state = 'up';
       lastPong = Date.now();
       log.info({ app: opts.app }, 'ARI websocket reconnected; app registered again');
-      void readopt();
+      void readopt().then(() => handlers?.linked?.());
     });
     c.on('WebSocketMaxRetries', () => {
       log.error('ARI reconnect attempts exhausted; building a new client');
@@ -288,6 +288,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
         lastPong = Date.now();
         log.info({ url: opts.url, app: opts.app }, 'ARI connected; app registered');
         await readopt();
+        handlers?.linked?.();
         return;
       } catch (err) {
         const delay = backoffDelay(attempt);
@@ -300,9 +301,37 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     }
   }
 
+  /**
+   * Subscribes each call again (a few at a time), with every call this port already follows:
+   * Asterisk drops an app's subscriptions when its websocket goes, so after a reconnect they must
+   * be renewed, and a call that ended in the gap is found gone. A gone channel has ended.
+   */
+  async function followAgain(callIds: string[]): Promise<{ following: string[]; gone: string[] }> {
+    const following: string[] = [];
+    const gone: string[] = [];
+    const queue = [...new Set([...callIds, ...tracked.keys()])];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        if (!tracked.has(id)) tracked.set(id, { since: Date.now() });
+        try {
+          await request('subscribe channel', (r) => r.subscribe(opts.app, `channel:${id}`), id);
+          // Even if it ended meanwhile, its end went through `ended`: it counts as followed.
+          following.push(id);
+        } catch (err) {
+          if (!(err instanceof CallGoneError)) throw err;
+          // Reported already if its ChannelDestroyed came in the meantime; else ended unseen.
+          if (tracked.delete(id)) gone.push(id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+    return { following, gone };
+  }
+
   return {
     kind: 'asterisk',
     linkState: () => state,
+    follow: followAgain,
     async start(h) {
       handlers = h;
       stopped = false;
@@ -335,6 +364,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       wakeConnectLoop?.();
       closeClient();
       state = 'down';
+      tracked.clear();
     },
   };
 }

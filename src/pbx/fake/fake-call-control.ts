@@ -41,10 +41,15 @@ export function createFakeCallControl() {
     async start(h) {
       handlers = h;
       state = 'up';
+      h.linked?.();
     },
     async stop() {
       handlers = undefined;
       state = 'down';
+    },
+    // The fake's calls end as soon as they are released: none is ever left to follow.
+    async follow(callIds) {
+      return { following: [], gone: [...callIds] };
     },
   };
 

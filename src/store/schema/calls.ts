@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
@@ -33,10 +34,14 @@ export const calls = pgTable(
     finalAction: text('final_action', { enum: ['dial', 'default', 'reject'] }),
     /** The PBX's dial result: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL, ... */
     dialStatus: text('dial_status'),
+    /** The end happened while no adapter followed the call: ended_at is when that was noticed. */
+    endEstimated: boolean('end_estimated').notNull().default(false),
   },
   (t) => [
     // Call memory: "last outbound call to this customer within N days".
     index('calls_customer_recent_idx').on(t.customerE164, t.direction, t.decidedAt.desc()),
     uniqueIndex('calls_pbx_channel_uidx').on(t.pbx, t.channelId),
+    // Calls whose end is not recorded yet, checked against the PBX after every (re)connect.
+    index('calls_open_idx').on(t.pbx, t.decidedAt).where(sql`${t.endedAt} IS NULL`),
   ],
 );

@@ -1,0 +1,2 @@
+ALTER TABLE "calls" ADD COLUMN "end_estimated" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+CREATE INDEX "calls_open_idx" ON "calls" USING btree ("pbx","decided_at") WHERE "calls"."ended_at" IS NULL;
