@@ -9,9 +9,7 @@
 //   adapter migrates, loads and listens when the database comes back;
 // - down at start with no snapshot: every call gets the default caller ID.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -28,83 +26,13 @@ import { createLocator } from '../../src/phone/index.js';
 import { POLICY_CHANGED_CHANNEL, applyPolicy } from '../../src/store/apply-policy.js';
 import { rowsOf } from '../../src/store/call-records.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
 
-const PG_BIN = process.env.CALLPOLICY_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /**
  * How long PostgreSQL stays down in the first test: long enough for many failed retries of every
  * kind (records, LISTEN, heartbeat). DB_FAULTS_OUTAGE_MS=60000 runs the minute-long outage.
  */
 const OUTAGE_MS = Number(process.env.DB_FAULTS_OUTAGE_MS ?? 8000);
-
-/** A PostgreSQL server of our own, in a temporary folder, on a free port. */
-class PrivatePostgres {
-  // Its own prefix: nothing that sweeps other tests' leftovers (callpolicy-pg-*) takes it.
-  readonly root = mkdtempSync(path.join(tmpdir(), 'callpolicy-dbfaults-'));
-  readonly data = path.join(this.root, 'data');
-  port = 0;
-
-  /** Runs a PostgreSQL tool (as the postgres user when we are root), without blocking the event loop. */
-  private run(tool: string, args: string[]): Promise<string> {
-    const asRoot = process.getuid?.() === 0;
-    const cmd = asRoot ? 'runuser' : path.join(PG_BIN, tool);
-    const argv = asRoot ? ['-u', 'postgres', '--', path.join(PG_BIN, tool), ...args] : args;
-    return new Promise((resolve, reject) => {
-      execFile(cmd, argv, { encoding: 'utf8', timeout: 120_000, cwd: this.root }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`${tool} ${args.join(' ')} failed: ${err.message}\n${stderr}${stdout}\n${this.log()}`));
-        else resolve(stdout);
-      });
-    });
-  }
-
-  log(): string {
-    const file = path.join(this.root, 'server.log');
-    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : '';
-  }
-
-  async init(): Promise<void> {
-    if (process.getuid?.() === 0) chownSync(this.root, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()));
-    this.port = await freePort();
-    await this.run('initdb', ['-D', this.data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  }
-
-  async start(): Promise<void> {
-    const opts = `-p ${this.port} -k ${this.root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`;
-    await this.run('pg_ctl', ['-D', this.data, '-l', path.join(this.root, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
-  }
-
-  async stop(): Promise<void> {
-    await this.run('pg_ctl', ['-D', this.data, '-m', 'fast', '-w', '-t', '60', 'stop']);
-  }
-
-  async restart(): Promise<void> {
-    // With -l: a server started without it keeps pg_ctl's stdout (our pipe) open for its whole life.
-    await this.run('pg_ctl', ['-D', this.data, '-l', path.join(this.root, 'server.log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
-  }
-
-  running(): boolean {
-    return existsSync(path.join(this.data, 'postmaster.pid'));
-  }
-
-  url(db = 'postgres'): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/${db}`;
-  }
-
-  async destroy(): Promise<void> {
-    if (this.running()) await this.stop().catch(() => undefined);
-    rmSync(this.root, { recursive: true, force: true });
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type LogLine = { level: number; msg: string; [k: string]: unknown };
 function captureLogs() {
@@ -136,7 +64,7 @@ agents:
 `;
 
 describe('database faults never stop calls (private PostgreSQL)', () => {
-  const server = new PrivatePostgres();
+  let server: PrivatePostgres;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'callpolicy-faults-'));
   let admin: Database;
   let env: AppEnv;
@@ -178,8 +106,7 @@ describe('database faults never stop calls (private PostgreSQL)', () => {
   });
 
   beforeAll(async () => {
-    await server.init();
-    await server.start();
+    server = await startPrivatePostgres();
     const c = new pg.Client({ connectionString: server.url() });
     await c.connect();
     await c.query('CREATE DATABASE callpolicy');
@@ -191,10 +118,10 @@ describe('database faults never stop calls (private PostgreSQL)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (!server.running()) await server.start();
+    if (server && !(await server.accepting())) await server.start();
     for (const a of running.splice(0)) await a.stop().catch(() => undefined);
     await admin?.close();
-    await server.destroy();
+    await server?.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }, 120_000);
 
