@@ -398,7 +398,9 @@ describe('faults under 10 calls/s', () => {
     }).assertAll();
   });
 
-  test('4. PostgreSQL is down for 15 s mid-run, then back', async () => {
+  // 15 s in CI to keep the suite short; FAULTS_PG_OUTAGE_S=60 runs the issue's minute-long outage.
+  const outageS = Number(process.env.FAULTS_PG_OUTAGE_S ?? 15);
+  test(`4. PostgreSQL is down for ${outageS} s mid-run, then back`, async () => {
     const logFile = path.join(WORK, 'adapter-4.log');
     const adapter = startAdapter(logFile);
     await adapter.waitHealthy(20_000);
@@ -408,7 +410,7 @@ describe('faults under 10 calls/s', () => {
     let healthDuring = '';
     const run = await runWithFault({
       logFile,
-      calls: 230,
+      calls: (outageS + 8) * 10,
       recordsWithinMs: 25_000,
       fault: async (t0) => {
         await sleep(t0 + 4000 - Date.now());
@@ -417,12 +419,12 @@ describe('faults under 10 calls/s', () => {
         await sleep(stopAt + 8000 - Date.now());
         const h = await adapter.healthz();
         healthDuring = h ? `${h.status} ${h.body}` : 'no answer';
-        await sleep(stopAt + 15_000 - Date.now());
+        await sleep(stopAt + outageS * 1000 - Date.now());
         startAt = Date.now();
         await pgi.start();
       },
     });
-    judge('PostgreSQL down 15 s', run, {
+    judge(`PostgreSQL down ${outageS} s`, run, {
       allDecided: true,
       outage: `PostgreSQL stopped at +${stopAt - run.t0} ms for ${((startAt - stopAt) / 1000).toFixed(1)} s`,
       extra: `adapter ${adapter.exited() ? 'EXITED' : 'alive'}; /healthz during the outage: ${healthDuring}`,

@@ -54,7 +54,7 @@ export async function startLocalStack(opts: { workDir: string; policyFile: strin
   }
   const adapterLog = path.join(opts.workDir, 'adapter.log');
   const out = openSync(adapterLog, 'w');
-  const adapter = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'main.ts')], { cwd: REPO, env, stdio: ['ignore', out, out] });
+  const adapter = spawn(process.execPath, [...(process.env.ADAPTER_NODE_ARGS ? process.env.ADAPTER_NODE_ARGS.split(' ') : []), '--import', 'tsx', path.join(REPO, 'src', 'main.ts')], { cwd: REPO, env, stdio: ['ignore', out, out] });
   const statusUrl = `http://127.0.0.1:${httpPort}/status`;
   const stopAdapter = async () => {
     if (adapter.exitCode === null) {
