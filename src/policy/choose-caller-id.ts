@@ -1,4 +1,4 @@
-import type { AgentProfile, CallerIdDecision, CallerIdSettings, Location, PoolNumber, Selection, Tier } from './caller-id-types.js';
+import type { AgentProfile, CallerIdDecision, CallerIdSettings, Location, PoolNumber, Tier } from './caller-id-types.js';
 import type { NumberInventory } from './number-inventory.js';
 
 export interface CallerIdRequest {
@@ -26,7 +26,7 @@ export function chooseCallerId(
     const tier = chain[i]!;
     const candidates = candidatesFor(tier, req, inventory);
     if (candidates.length === 0) continue;
-    const picked = pick(candidates, settings.selection, random);
+    const picked = settings.selection === 'lru' ? inventory.leastRecentlyUsed(candidates) : candidates[Math.floor(random() * candidates.length)]!;
     return { kind: 'number', number: picked.e164, strategy, tier, fallback: i > 0, candidates: candidates.length };
   }
   return { kind: 'none', strategy, reason: 'chain_exhausted' };
@@ -69,14 +69,4 @@ function candidatesFor(tier: Tier, { agent, callee }: CallerIdRequest, inventory
     case 'pool':
       return inventory.all();
   }
-}
-
-function pick(candidates: readonly PoolNumber[], selection: Selection, random: Random): PoolNumber {
-  if (selection === 'random' || candidates.length === 1) {
-    return candidates[Math.floor(random() * candidates.length)]!;
-  }
-  // Least recently used; ties (e.g. never used) go to the first in pool order.
-  let best = candidates[0]!;
-  for (const c of candidates) if (c.lastUsedAt < best.lastUsedAt) best = c;
-  return best;
 }

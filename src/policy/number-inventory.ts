@@ -19,6 +19,11 @@ export interface NumberInventory {
    * it again before every other candidate.
    */
   markUsed(e164: string, at: number): void;
+  /**
+   * The least recently used of `candidates` (ties: the first in pool order). Constant time for
+   * the lists this inventory hands out (one queue each, kept in use order); a scan otherwise.
+   */
+  leastRecentlyUsed(candidates: readonly PoolNumber[]): PoolNumber;
 }
 
 const EMPTY: readonly PoolNumber[] = [];
@@ -35,6 +40,21 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
   const unions = new Map<string, readonly PoolNumber[]>();
   // The latest use of any number: uses only move forward from here.
   let latest = numbers.reduce((max, n) => Math.max(max, n.lastUsedAt), 0);
+  // Every list a tier can hand out gets a queue in use order; a use moves the number to the back
+  // of each queue it is in.
+  const queues = new Map<readonly PoolNumber[], LruQueue>();
+  const queuesOf = new Map<PoolNumber, LruQueue[]>();
+  const track = (list: readonly PoolNumber[]) => {
+    const q = createLruQueue(list);
+    queues.set(list, q);
+    for (const n of list) {
+      const mine = queuesOf.get(n);
+      if (mine) mine.push(q);
+      else queuesOf.set(n, [q]);
+    }
+  };
+  for (const index of [byGroup, byArea, byRegion, byCountry]) for (const list of index.values()) track(list);
+  track(enabled);
 
   return {
     size: enabled.length,
@@ -49,6 +69,7 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
         for (const g of groups) for (const n of byGroup.get(g) ?? EMPTY) seen.add(n);
         union = [...seen];
         unions.set(key, union);
+        track(union);
       }
       return union;
     },
@@ -61,6 +82,14 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
       if (!n) return;
       latest = Math.max(at, latest + 1);
       n.lastUsedAt = latest;
+      for (const q of queuesOf.get(n) ?? EMPTY_QUEUES) q.used(n);
+    },
+    leastRecentlyUsed(candidates) {
+      const q = queues.get(candidates);
+      if (q) return q.front();
+      let best = candidates[0]!;
+      for (const c of candidates) if (c.lastUsedAt < best.lastUsedAt) best = c;
+      return best;
     },
   };
 }
@@ -79,4 +108,43 @@ function groupBy(items: readonly PoolNumber[], keysOf: (n: PoolNumber) => readon
     }
   }
   return map;
+}
+
+const EMPTY_QUEUES: readonly LruQueue[] = [];
+
+interface LruQueue {
+  /** The least recently used number of the list. */
+  front(): PoolNumber;
+  /** `n` was just used: it is now the most recent (its lastUsedAt is above every other). */
+  used(n: PoolNumber): void;
+}
+
+/**
+ * A list's numbers in use order, oldest first: entries are (number, lastUsedAt when queued). A
+ * use appends the number again; the entry it leaves behind is stale (its stamp no longer matches)
+ * and is skipped when it reaches the front. Compacted when half of it is stale.
+ */
+function createLruQueue(list: readonly PoolNumber[]): LruQueue {
+  // Stable sort: ties (e.g. never used) keep pool order.
+  let nums = [...list].sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+  let stamps = nums.map((n) => n.lastUsedAt);
+  let head = 0;
+  const compact = () => {
+    const keep: number[] = [];
+    for (let i = head; i < nums.length; i++) if (stamps[i] === nums[i]!.lastUsedAt) keep.push(i);
+    nums = keep.map((i) => nums[i]!);
+    stamps = keep.map((i) => stamps[i]!);
+    head = 0;
+  };
+  return {
+    front() {
+      while (stamps[head] !== nums[head]!.lastUsedAt) head++;
+      return nums[head]!;
+    },
+    used(n) {
+      nums.push(n);
+      stamps.push(n.lastUsedAt);
+      if (nums.length - head > 2 * list.length + 64) compact();
+    },
+  };
 }
