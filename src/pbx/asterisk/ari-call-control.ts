@@ -14,6 +14,7 @@ import {
 } from '../call-control.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
 import { AriHttpError, createAriRest, type AriRest } from './ari-rest.js';
+import { createWsRest, type RestResponseEvent, type WsSocket } from './ari-ws-rest.js';
 
 export interface AriOptions {
   url: string;
@@ -48,7 +49,7 @@ const OUTBOUND_CONTEXT_ARG = 'outbound';
  * The events we act on. Followed channels would otherwise stream every ChannelVarset, Dial and
  * state change through the websocket while the call is being set up, costing post-dial delay.
  */
-const WANTED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelUserevent'];
+const WANTED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelUserevent', 'RESTResponse'];
 /** The shipped dialplan's h extension reports each end with this UserEvent. */
 const END_EVENT = 'CallpolicyEnd';
 /** A tracked call older than this is dropped even if its end event was missed. */
@@ -72,7 +73,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   /** Calls followed to their end: since when, and what the dialplan's h extension reported. */
   const tracked = new Map<string, { since: number; report?: EndReport }>();
 
-  const rest = createAriRest(opts.url, opts.user, opts.password, t);
+  // The decision's requests go over the ARI websocket when it is open, else over HTTP.
+  const rest = createWsRest(() => (client ? socketOf(client) : undefined), createAriRest(opts.url, opts.user, opts.password, t), t);
 
   async function request<T>(operation: string, call: (r: AriRest) => Promise<T>, channelId?: string): Promise<T> {
     try {
@@ -213,11 +215,13 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       deciding.delete(event.channel.id);
       reportEnd(event.channel.id, event.timestamp ? new Date(event.timestamp) : new Date(), event.cause ?? null);
     });
+    c.on('RESTResponse', (event: RestResponseEvent) => rest.onResponse(event));
     c.on('pong', () => {
       lastPong = Date.now();
     });
     c.on('WebSocketReconnecting', (err?: Error) => {
       state = 'down';
+      rest.failAll('the ARI websocket closed before the answer');
       log.warn({ err: err?.message }, 'ARI websocket lost; reconnecting');
     });
     // ari-client owns the reconnection of its websocket (and gives up after 10 tries, below).
@@ -244,6 +248,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   function closeClient(): void {
     const old = client;
     client = undefined;
+    rest.failAll('the ARI client was closed before the answer');
     if (old) disposeClient(old);
   }
 
@@ -426,4 +431,10 @@ function disposeClient(c: AriClient): void {
  */
 function dropSocket(c: AriClient): void {
   (c as unknown as { _ws?: { terminate(): void } })._ws?.terminate();
+}
+
+/** ari-client's websocket (private `_ws` of ari-client 2.2.0), for REST over the websocket. */
+function socketOf(c: AriClient): WsSocket | undefined {
+  const ws = (c as unknown as { _ws?: { readyState?: number; send(text: string): void } })._ws;
+  return ws ? { isOpen: () => ws.readyState === 1, send: (text) => ws.send(text) } : undefined;
 }

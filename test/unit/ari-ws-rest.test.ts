@@ -1,0 +1,65 @@
+// REST over the ARI websocket: requests go out in call order, answers are matched by id,
+// errors keep their HTTP status (so a gone channel is recognised), and a closed socket falls
+// back to HTTP.
+import assert from 'node:assert/strict';
+import { test } from 'vitest';
+import { AriHttpError, type AriRest } from '../../src/pbx/asterisk/ari-rest.js';
+import { createWsRest } from '../../src/pbx/asterisk/ari-ws-rest.js';
+
+function setup(open = true, timeoutMs = 200) {
+  const sent: { request_id: string; method: string; uri: string }[] = [];
+  const httpCalls: string[] = [];
+  const fallback = {
+    setChannelVar: async (id: string) => void httpCalls.push(`var ${id}`),
+    continueInDialplan: async (id: string) => void httpCalls.push(`continue ${id}`),
+    subscribe: async (_app: string, src: string) => void httpCalls.push(`subscribe ${src}`),
+  } as unknown as AriRest;
+  const socket = { isOpen: () => open, send: (text: string) => void sent.push(JSON.parse(text)) };
+  const rest = createWsRest(() => socket, fallback, timeoutMs);
+  return { rest, sent, httpCalls, setOpen: (o: boolean) => (open = o) };
+}
+
+test('requests leave in call order, each answered by its own response', async () => {
+  const { rest, sent } = setup();
+  const sub = rest.subscribe('callpolicy', 'channel:c1');
+  const v = rest.setChannelVar('c1', 'CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|ACME & Co');
+  const c = rest.continueInDialplan('c1');
+  assert.deepEqual(
+    sent.map((m) => m.uri),
+    [
+      'applications/callpolicy/subscription?eventSource=channel%3Ac1',
+      'channels/c1/variable?variable=CALLPOLICY_DECISION&value=dial%7C%2B12125550100%7C%2B14155550123%7CACME+%26+Co',
+      'channels/c1/continue',
+    ],
+  );
+  assert.equal(new Set(sent.map((m) => m.request_id)).size, 3);
+  // Answers may come in any order.
+  rest.onResponse({ request_id: sent[2]!.request_id, status_code: 204 });
+  rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
+  rest.onResponse({ request_id: sent[1]!.request_id, status_code: 204 });
+  await Promise.all([sub, v, c]);
+});
+
+test('an error answer keeps its status: 404 for a channel that is gone', async () => {
+  const { rest, sent } = setup();
+  const c = rest.continueInDialplan('gone');
+  rest.onResponse({ request_id: sent[0]!.request_id, status_code: 404, reason_phrase: 'Not Found', message_body: '{"message":"Channel not found"}' });
+  await assert.rejects(c, (err: unknown) => err instanceof AriHttpError && err.status === 404 && /Channel not found/.test(err.message));
+});
+
+test('no answer in time: a TimeoutError; the socket closing: the waiting requests fail at once', async () => {
+  const { rest } = setup(true, 50);
+  await assert.rejects(rest.continueInDialplan('slow'), (err: Error) => err.name === 'TimeoutError');
+  const w = rest.setChannelVar('c2', 'X', '1');
+  rest.failAll('closed');
+  await assert.rejects(w, /closed/);
+});
+
+test('while the websocket is not open the same calls go over HTTP', async () => {
+  const { rest, sent, httpCalls } = setup(false);
+  await rest.subscribe('callpolicy', 'channel:c3');
+  await rest.setChannelVar('c3', 'X', '1');
+  await rest.continueInDialplan('c3');
+  assert.equal(sent.length, 0);
+  assert.deepEqual(httpCalls, ['subscribe channel:c3', 'var c3', 'continue c3']);
+});
