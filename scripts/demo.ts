@@ -28,6 +28,7 @@ const samples: [typeof AGENT_ONE | typeof AGENT_TWO | typeof AGENT_THREE, string
       [AGENT_THREE, '+4930123456', 'Berlin: no German number, pool fallback'],
       [AGENT_ONE, '2125550123', 'national dialling, default country US'],
       [AGENT_ONE, '+1415555&0123', 'injection attempt: refused, never reaches the trunk'],
+      [AGENT_TWO, '911', 'emergency (9-911): straight to the trunk before the adapter, with the site callback number'],
     ];
 
 const workDir = path.join(REPO, '.data', 'demo');
