@@ -49,11 +49,9 @@ const OUTBOUND_CONTEXT_ARG = 'outbound';
  * The events we act on. Followed channels would otherwise stream every ChannelVarset, Dial and
  * state change through the websocket while the call is being set up, costing post-dial delay.
  */
-const WANTED_EVENTS = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelUserevent', 'RESTResponse'];
-/** The shipped dialplan's h extension reports each end with this UserEvent. */
-const END_EVENT = 'CallpolicyEnd';
-/** A tracked call older than this is dropped even if its end event was missed. */
-const TRACK_MAX_AGE_MS = 12 * 3600_000;
+const WANTED_EVENTS = ['StasisStart', 'RESTResponse'];
+/** The shipped dialplan's h extension enters the app with this first argument at every end. */
+const END_ARG = 'end';
 
 /** Asterisk over ARI: the channel waits in Stasis while the adapter decides. */
 export function createAriCallControl(opts: AriOptions): CallControlPort {
@@ -64,14 +62,11 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   let stopped = false;
   let handlers: CallControlHandlers | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let wakeConnectLoop: (() => void) | undefined;
   let lastPong = Date.now();
   /** Channels handed to the outbound handler and not yet released: never handled twice. */
   const deciding = new Set<string>();
-  /** Calls followed to their end: since when, and what the dialplan's h extension reported. */
-  const tracked = new Map<string, { since: number; report?: EndReport }>();
 
   // The decision's requests go over the ARI websocket when it is open, else over HTTP.
   const rest = createWsRest(() => (client ? socketOf(client) : undefined), createAriRest(opts.url, opts.user, opts.password, t), t);
@@ -91,53 +86,35 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   }
 
   /**
-   * One variable and "continue": two ARI requests per call (see the shipped dialplan). The
-   * channel is subscribed at the same time so that its end still reaches us after it leaves
-   * Stasis; a call about to be hung up (reject) is subscribed first.
+   * One variable and "continue": two requests per call, over the ARI websocket (see the shipped
+   * dialplan). Nothing else: the call's end comes to us from the dialplan's h extension.
    */
   async function release(channelId: string, decision: string): Promise<void> {
-    const decide = async () => {
+    try {
       await request('setChannelVar', (r) => r.setChannelVar(channelId, 'CALLPOLICY_DECISION', decision), channelId);
       await request('continueInDialplan', (r) => r.continueInDialplan(channelId), channelId);
-    };
-    try {
-      if (decision === 'reject') {
-        await follow(channelId);
-        await decide();
-      } else {
-        await Promise.all([follow(channelId), decide()]);
-      }
     } finally {
       deciding.delete(channelId);
     }
   }
 
-  /** Keeps the channel's events coming after StasisEnd; a channel already gone has ended. */
-  async function follow(channelId: string): Promise<void> {
-    if (!handlers?.ended || !tracked.has(channelId)) return;
-    try {
-      await request('subscribe channel', (r) => r.subscribe(opts.app, `channel:${channelId}`), channelId);
-    } catch (err) {
-      if (err instanceof CallGoneError) reportEnd(channelId, new Date(), null);
-      else log.warn({ channelId, err: (err as Error).message }, 'cannot follow the call to its end');
-    }
-  }
-
-  function reportEnd(channelId: string, at: Date, cause: number | null): void {
-    const entry = tracked.get(channelId);
-    if (!entry) return;
-    tracked.delete(channelId);
-    const report = entry.report;
-    const talkMs = report?.answeredMs ?? null;
-    const answered = talkMs !== null && (report?.dialStatus === 'ANSWER' || talkMs > 0);
+  /** `Stasis(app,end,<outcome>,<DIALSTATUS>,<ANSWEREDTIME_MS>,<HANGUPCAUSE>)` from the h extension. */
+  function onEnd(channelId: string, args: string[], timestamp: string | undefined): void {
+    deciding.delete(channelId);
+    const report = parseEndReport(args.slice(1));
+    // Calls the adapter never decided (refused by the dialplan, or placed while it was down) have no record.
+    if (report.outcome === 'refused' || report.outcome === 'default-down') return;
+    const at = timestamp ? new Date(timestamp) : new Date();
+    const talkMs = report.answeredMs;
+    const answered = talkMs !== null && (report.dialStatus === 'ANSWER' || talkMs > 0);
     handlers?.ended?.({
       id: channelId,
       at,
-      cause: cause ?? report?.cause ?? null,
+      cause: report.cause,
       answeredAt: answered ? new Date(at.getTime() - talkMs) : null,
       talkSeconds: answered ? Math.round(talkMs / 1000) : null,
-      dialStatus: report?.dialStatus ?? null,
-      finalAction: report?.finalAction ?? null,
+      dialStatus: report.dialStatus,
+      finalAction: report.finalAction,
     });
   }
 
@@ -161,8 +138,6 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   function deliver(channel: AriChannelJson, trunk: string): void {
     if (deciding.has(channel.id) || !handlers) return;
     deciding.add(channel.id);
-    // While in Stasis its events reach us anyway: a hang-up during the decision is an end too.
-    if (handlers.ended && !tracked.has(channel.id)) tracked.set(channel.id, { since: Date.now() });
     handlers.outbound(outboundCall(channel, trunk)).catch((err: Error) => {
       // The flow handles its own errors; this is the last line of defence for the process.
       log.error({ channelId: channel.id, err: err.message }, 'outbound handler failed');
@@ -194,26 +169,17 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   }
 
   function attach(c: AriClient): void {
-    c.on('StasisStart', (event: { args: string[]; channel: AriChannelJson }) => {
+    c.on('StasisStart', (event: { args: string[]; channel: AriChannelJson; timestamp?: string }) => {
+      if (event.args[0] === END_ARG) {
+        onEnd(event.channel.id, event.args, event.timestamp);
+        return;
+      }
       if (event.args[0] !== OUTBOUND_CONTEXT_ARG) {
         log.warn({ channelId: event.channel.id, args: event.args }, 'channel entered Stasis with unknown arguments; sending it back');
         release(event.channel.id, 'default').catch(() => undefined);
         return;
       }
       deliver(event.channel, event.args[1] || 'trunk');
-    });
-    c.on('StasisEnd', (event: { channel: AriChannelJson }) => {
-      // Left Stasis while still undecided: hung up, or the dialplan's wait ran out and it went on
-      // with the default caller ID. Follow it either way; the release will find it gone.
-      if (deciding.has(event.channel.id)) void follow(event.channel.id);
-    });
-    c.on('ChannelUserevent', (event: { eventname?: string; channel?: AriChannelJson; userevent?: Record<string, unknown> }) => {
-      const entry = event.channel && tracked.get(event.channel.id);
-      if (entry && event.eventname === END_EVENT) entry.report = parseEndReport(event.userevent ?? {});
-    });
-    c.on('ChannelDestroyed', (event: { channel: AriChannelJson; cause?: number; timestamp?: string }) => {
-      deciding.delete(event.channel.id);
-      reportEnd(event.channel.id, event.timestamp ? new Date(event.timestamp) : new Date(), event.cause ?? null);
     });
     c.on('RESTResponse', (event: RestResponseEvent) => rest.onResponse(event));
     c.on('pong', () => {
@@ -307,25 +273,21 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   }
 
   /**
-   * Subscribes each call again (a few at a time), with every call this port already follows:
-   * Asterisk drops an app's subscriptions when its websocket goes, so after a reconnect they must
-   * be renewed, and a call that ended in the gap is found gone. A gone channel has ended.
+   * Calls whose end this process has not seen: a live one will report its end through the h
+   * extension like any other (whichever adapter is connected then); a gone one has ended unseen.
    */
-  async function followAgain(callIds: string[]): Promise<{ following: string[]; gone: string[] }> {
+  async function checkCalls(callIds: string[]): Promise<{ following: string[]; gone: string[] }> {
     const following: string[] = [];
     const gone: string[] = [];
-    const queue = [...new Set([...callIds, ...tracked.keys()])];
+    const queue = [...callIds];
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        if (!tracked.has(id)) tracked.set(id, { since: Date.now() });
         try {
-          await request('subscribe channel', (r) => r.subscribe(opts.app, `channel:${id}`), id);
-          // Even if it ended meanwhile, its end went through `ended`: it counts as followed.
+          await request('channels.get', (r) => r.getChannel(id), id);
           following.push(id);
         } catch (err) {
           if (!(err instanceof CallGoneError)) throw err;
-          // Reported already if its ChannelDestroyed came in the meantime; else ended unseen.
-          if (tracked.delete(id)) gone.push(id);
+          gone.push(id);
         }
       }
     };
@@ -336,7 +298,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   return {
     kind: 'asterisk',
     linkState: () => state,
-    follow: followAgain,
+    follow: checkCalls,
     async start(h) {
       handlers = h;
       stopped = false;
@@ -353,29 +315,23 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
         }
         client.ping();
       }, pingEvery);
-      sweepTimer = setInterval(() => {
-        const cutoff = Date.now() - TRACK_MAX_AGE_MS;
-        for (const [id, entry] of tracked) if (entry.since < cutoff) tracked.delete(id);
-      }, 60_000);
       pingTimer.unref();
-      sweepTimer.unref();
       await connectLoop();
     },
     async stop() {
       stopped = true;
       clearInterval(pingTimer);
-      clearInterval(sweepTimer);
       clearTimeout(reconnectTimer);
       wakeConnectLoop?.();
       closeClient();
       state = 'down';
-      tracked.clear();
     },
   };
 }
 
-/** What the shipped dialplan's h extension says about a call's end (UserEvent CallpolicyEnd). */
+/** What the shipped dialplan's h extension says about a call's end. */
 interface EndReport {
+  outcome: string;
   finalAction: FinalAction | null;
   dialStatus: string | null;
   answeredMs: number | null;
@@ -390,16 +346,16 @@ const OUTCOME_ACTIONS: Record<string, FinalAction> = {
   'default-timeout': 'default',
 };
 
-/** Fields are text as the dialplan wrote them; anything unexpected becomes null. */
-export function parseEndReport(fields: Record<string, unknown>): EndReport {
-  const text = (key: string) => (typeof fields[key] === 'string' ? (fields[key] as string).trim() : '');
-  const int = (key: string) => (/^[0-9]{1,12}$/.test(text(key)) ? Number(text(key)) : null);
-  const dialStatus = text('dialstatus');
+/** [outcome, DIALSTATUS, ANSWEREDTIME_MS, HANGUPCAUSE] as the dialplan wrote them; anything unexpected becomes null. */
+export function parseEndReport(fields: readonly string[]): EndReport {
+  const text = (i: number) => (fields[i] ?? '').trim();
+  const int = (i: number) => (/^[0-9]{1,12}$/.test(text(i)) ? Number(text(i)) : null);
   return {
-    finalAction: OUTCOME_ACTIONS[text('outcome')] ?? null,
-    dialStatus: /^[A-Z]{1,20}$/.test(dialStatus) ? dialStatus : null,
-    answeredMs: int('answeredms'),
-    cause: int('cause'),
+    outcome: text(0),
+    finalAction: OUTCOME_ACTIONS[text(0)] ?? null,
+    dialStatus: /^[A-Z]{1,20}$/.test(text(1)) ? text(1) : null,
+    answeredMs: int(2),
+    cause: int(3),
   };
 }
 
