@@ -3,9 +3,12 @@
 //  (2) the post-dial delay the adapter adds: sipp agent -> Asterisk -> sipp trunk through the
 //      adapter's dialplan (Stasis + decision) against a plain Dial with a fixed caller ID on the
 //      same Asterisk, interleaved, at a steady call rate;
-//  (3) the adapter process's memory at rest and after 10,000 calls.
+//  (3) the adapter process's memory at rest and after 10,000 calls;
+//  (4) the ceiling: call rate raised in steps for both paths (A B at each step, 1 s talk); the
+//      highest rate with 0 failed calls and p99 under 100 ms, per path, and their ratio.
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
-// (10000), BENCH_MEMORY_RATE (100 calls/s).
+// (10000), BENCH_MEMORY_RATE (100 calls/s), BENCH_CEILING_STEPS (50,100,150,200,300; empty: skip),
+// BENCH_CEILING_SECONDS (20 per step and path).
 import path from 'node:path';
 import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
@@ -81,6 +84,26 @@ async function main() {
     console.log(`  at rest:                rss ${mb(atRest.rss)}, heap used ${mb(atRest.heapUsed)}`);
     console.log(`  after ${adapter.length + 50 + more} adapter calls: rss ${mb(afterCalls.rss)}, heap used ${mb(afterCalls.heapUsed)}  (${done} calls in the PDD runs)`);
     console.log(`  last recorded decision: ${decided}`);
+
+    const steps = (process.env.BENCH_CEILING_STEPS ?? '50,100,150,200,300').split(',').filter(Boolean).map(Number);
+    if (steps.length > 0) {
+      const seconds = Number(process.env.BENCH_CEILING_SECONDS ?? 20);
+      console.log(`\n== (4) ceiling: ${seconds} s per step and path, 1 s talk; a step holds with 0 failed and p99 < 100 ms`);
+      const best = { plain: 0, adapter: 0 };
+      for (const rate of steps) {
+        for (const [name, agent] of [['plain', PLAIN_AGENT], ['adapter', AGENT_ONE]] as const) {
+          const r = await load(agent, rate * seconds, rate);
+          const xs = [...r.pddMs].sort((a, b) => a - b);
+          const p99 = xs.length ? percentile(xs, 99) : Infinity;
+          const holds = r.failed === 0 && p99 < 100;
+          if (holds) best[name] = Math.max(best[name], rate);
+          console.log(
+            `  ${String(rate).padStart(3)} calls/s  ${name.padEnd(7)}  ${r.succeeded} ok, ${r.failed} failed  p50 ${fmt(xs.length ? percentile(xs, 50) : NaN)} ms  p90 ${fmt(xs.length ? percentile(xs, 90) : NaN)} ms  p99 ${fmt(p99)} ms  max ${fmt(xs.length ? xs[xs.length - 1]! : NaN)} ms  ${holds ? 'holds' : 'FAILS'}`,
+          );
+        }
+      }
+      console.log(`  highest rate that holds: plain Dial ${best.plain} calls/s, adapter ${best.adapter} calls/s, ratio ${best.plain ? fmt(best.adapter / best.plain) : 'n/a'}`);
+    }
   } finally {
     await trunk.stop();
     await stack.stop();
