@@ -12,7 +12,6 @@ function setup(open = true, timeoutMs = 200) {
   const fallback = {
     setChannelVar: async (id: string) => void httpCalls.push(`var ${id}`),
     continueInDialplan: async (id: string) => void httpCalls.push(`continue ${id}`),
-    subscribe: async (_app: string, src: string) => void httpCalls.push(`subscribe ${src}`),
   } as unknown as AriRest;
   const socket = { isOpen: () => open, send: (text: string) => void sent.push(JSON.parse(text)) };
   const rest = createWsRest(() => socket, fallback, timeoutMs);
@@ -21,15 +20,15 @@ function setup(open = true, timeoutMs = 200) {
 
 test('requests leave in call order, each answered by its own response', async () => {
   const { rest, sent } = setup();
-  const sub = rest.subscribe('callpolicy', 'channel:c1');
   const v = rest.setChannelVar('c1', 'CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|ACME & Co');
   const c = rest.continueInDialplan('c1');
+  const other = rest.continueInDialplan('c2');
   assert.deepEqual(
     sent.map((m) => m.uri),
     [
-      'applications/callpolicy/subscription?eventSource=channel%3Ac1',
       'channels/c1/variable?variable=CALLPOLICY_DECISION&value=dial%7C%2B12125550100%7C%2B14155550123%7CACME+%26+Co',
       'channels/c1/continue',
+      'channels/c2/continue',
     ],
   );
   assert.equal(new Set(sent.map((m) => m.request_id)).size, 3);
@@ -37,7 +36,7 @@ test('requests leave in call order, each answered by its own response', async ()
   rest.onResponse({ request_id: sent[2]!.request_id, status_code: 204 });
   rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
   rest.onResponse({ request_id: sent[1]!.request_id, status_code: 204 });
-  await Promise.all([sub, v, c]);
+  await Promise.all([v, c, other]);
 });
 
 test('an error answer keeps its status: 404 for a channel that is gone', async () => {
@@ -57,9 +56,8 @@ test('no answer in time: a TimeoutError; the socket closing: the waiting request
 
 test('while the websocket is not open the same calls go over HTTP', async () => {
   const { rest, sent, httpCalls } = setup(false);
-  await rest.subscribe('callpolicy', 'channel:c3');
   await rest.setChannelVar('c3', 'X', '1');
   await rest.continueInDialplan('c3');
   assert.equal(sent.length, 0);
-  assert.deepEqual(httpCalls, ['subscribe channel:c3', 'var c3', 'continue c3']);
+  assert.deepEqual(httpCalls, ['var c3', 'continue c3']);
 });

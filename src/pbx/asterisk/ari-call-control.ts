@@ -76,9 +76,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       // ari-rest aborts each request after `t` ms (AbortSignal.timeout).
       return await call(rest);
     } catch (err) {
-      // 404 "Channel not found" / 409 "Channel not in Stasis application" / 422 "Unable to find
-      // event source" (subscribing to a channel that is gone): the call moved on.
-      if (channelId && err instanceof AriHttpError && [404, 409, 422].includes(err.status)) throw new CallGoneError(channelId);
+      // 404 "Channel not found" / 409 "Channel not in Stasis application": the call moved on.
+      if (channelId && err instanceof AriHttpError && (err.status === 404 || err.status === 409)) throw new CallGoneError(channelId);
       if (err instanceof PbxTimeoutError) throw err;
       if (err instanceof Error && err.name === 'TimeoutError') throw new PbxTimeoutError(operation, t);
       throw new PbxRequestError(`${operation}: ${(err as Error).message}`);
@@ -381,16 +380,18 @@ function disposeClient(c: AriClient): void {
   });
 }
 
-/**
- * Ends the websocket without telling ari-client it was on purpose, so ari-client reconnects
- * as it does after any network loss. `_ws` is private to ari-client 2.2.0: kept to this one place.
- */
-function dropSocket(c: AriClient): void {
-  (c as unknown as { _ws?: { terminate(): void } })._ws?.terminate();
+/** ari-client's websocket: `_ws` is private to ari-client 2.2.0, read only here (and replaced in disposeClient). */
+function rawSocket(c: AriClient): { readyState?: number; send(text: string): void; terminate(): void } | undefined {
+  return (c as unknown as { _ws?: ReturnType<typeof rawSocket> })._ws;
 }
 
-/** ari-client's websocket (private `_ws` of ari-client 2.2.0), for REST over the websocket. */
+/** Ends the websocket without telling ari-client it was on purpose: it reconnects as after any network loss. */
+function dropSocket(c: AriClient): void {
+  rawSocket(c)?.terminate();
+}
+
+/** The websocket as the REST-over-websocket transport sees it. */
 function socketOf(c: AriClient): WsSocket | undefined {
-  const ws = (c as unknown as { _ws?: { readyState?: number; send(text: string): void } })._ws;
+  const ws = rawSocket(c);
   return ws ? { isOpen: () => ws.readyState === 1, send: (text) => ws.send(text) } : undefined;
 }

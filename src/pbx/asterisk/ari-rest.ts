@@ -19,7 +19,6 @@ export interface AriRest {
   continueInDialplan(channelId: string): Promise<void>;
   getChannel(channelId: string): Promise<{ id: string; name: string; dialplan?: { context: string; exten: string; priority: number } }>;
   applicationChannelIds(app: string): Promise<string[]>;
-  subscribe(app: string, eventSource: string): Promise<void>;
   /** Only these event types reach the app's websocket. */
   allowEvents(app: string, types: string[]): Promise<void>;
 }
@@ -65,9 +64,6 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
     getChannel: (channelId) => call('GET', ch(channelId)) as ReturnType<AriRest['getChannel']>,
     async applicationChannelIds(app) {
       return ((await call('GET', `/applications/${encodeURIComponent(app)}`)) as { channel_ids: string[] }).channel_ids;
-    },
-    async subscribe(app, eventSource) {
-      await call('POST', `/applications/${encodeURIComponent(app)}/subscription`, { eventSource });
     },
     async allowEvents(app, types) {
       await call('PUT', `/applications/${encodeURIComponent(app)}/eventFilter`, {}, { allowed: types.map((type) => ({ type })) });

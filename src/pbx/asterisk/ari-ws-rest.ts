@@ -1,7 +1,7 @@
 import { AriHttpError, type AriRest } from './ari-rest.js';
 
 /**
- * The calls on the decision path (subscribe, set the decision, continue) as REST requests over
+ * The calls on the decision path (set the decision, continue) as REST requests over
  * the ARI websocket itself (Asterisk 22: a `RESTRequest` message, answered by a `RESTResponse`
  * event with the same request_id). No HTTP request, no new connection: Asterisk reads the
  * websocket's messages one after the other, so requests sent back to back are handled in order.
@@ -67,10 +67,6 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
     continueInDialplan(channelId) {
       const sent = send('POST', `${ch(channelId)}/continue`);
       return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId);
-    },
-    subscribe(app, eventSource) {
-      const sent = send('POST', `applications/${encodeURIComponent(app)}/subscription?${qs({ eventSource })}`);
-      return sent ? sent.then(() => undefined) : fallback.subscribe(app, eventSource);
     },
     onResponse(event) {
       const waiting = event.request_id ? pending.get(event.request_id) : undefined;
