@@ -1,8 +1,17 @@
 // Drives the real Asterisk for the port contract and the policy tests: an agent's sipp phone
 // dials, the sipp trunk answers, and we report what the trunk received.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startAdapter, type Adapter } from '../../src/adapter.js';
+import { loadEnv } from '../../src/config/env.js';
+import { parsePolicyFile } from '../../src/config/policy-file.js';
 import { createLogger } from '../../src/log.js';
+import { createLocator } from '../../src/phone/index.js';
+import { applyPolicy } from '../../src/store/apply-policy.js';
+import { createTempDatabase } from '../support/temp-database.js';
 import { createAriCallControl } from '../../src/pbx/asterisk/ari-call-control.js';
 import type { SandboxAgent } from '../sandbox/asterisk-sandbox.js';
 import { placeCall, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
@@ -62,4 +71,35 @@ export async function callThrough(
   const invites = result.finalStatus === 200 ? [await trunk.nextInvite(5000)] : await trunk.takeInvites();
   assert.ok(invites.length <= 1, `one call, at most one INVITE to the trunk (got ${invites.length})`);
   return { view: invites[0] ? trunkView(invites[0]) : null, finalStatus: result.finalStatus };
+}
+
+export interface InProcessAdapter {
+  adapter: Adapter;
+  /** Applies a policy file's text (as `callpolicy apply` does) and reloads the adapter. */
+  apply(yaml: string): Promise<void>;
+  /** Stops the adapter, drops its database and removes its data folder. */
+  stop(): Promise<void>;
+}
+
+/** The adapter in this process, over ARI, on a fresh PostgreSQL database and data folder. */
+export async function startInProcessAdapter(): Promise<InProcessAdapter> {
+  const ienv = integrationEnv();
+  const db = await createTempDatabase(ienv.databaseUrl);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'callpolicy-it-'));
+  const env = loadEnv({ ARI_URL: ienv.ariUrl, ARI_USER: ienv.ariUser, ARI_PASSWORD: ienv.ariPassword, ARI_APP: ienv.ariApp, DATABASE_URL: db.url, CALLPOLICY_DATA_DIR: dataDir });
+  const adapter = await startAdapter(env, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { http: false, port: ariPort() });
+  await adapter.connected;
+  const locator = createLocator();
+  return {
+    adapter,
+    async apply(yaml) {
+      await applyPolicy(adapter.db.db, parsePolicyFile(yaml, 'test.yaml'), (n) => locator.locate(n));
+      await adapter.reload();
+    },
+    async stop() {
+      await adapter.stop();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

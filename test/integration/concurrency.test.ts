@@ -3,17 +3,10 @@
 // before anything awaits), and each is recorded once.
 import assert from 'node:assert/strict';
 import { afterAll, afterEach, beforeAll, test } from 'vitest';
-import { startAdapter, type Adapter } from '../../src/adapter.js';
-import { loadEnv } from '../../src/config/env.js';
-import { parsePolicyFile } from '../../src/config/policy-file.js';
-import { createLogger } from '../../src/log.js';
-import { createLocator } from '../../src/phone/index.js';
-import { applyPolicy } from '../../src/store/apply-policy.js';
 import { calls } from '../../src/store/schema/index.js';
 import { runLoad, startTrunk, type Trunk } from '../sandbox/sipp.js';
-import { createTempDatabase } from '../support/temp-database.js';
 import { assertNoChannelsLeft } from './ari-checks.js';
-import { ariPort } from './asterisk-harness.js';
+import { startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
 import { AGENT_ONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
@@ -29,25 +22,17 @@ agents:
 `;
 
 const ienv = integrationEnv();
-let adapter: Adapter;
+let running: InProcessAdapter;
 let trunk: Trunk;
-let dropDb: () => Promise<void>;
 
 beforeAll(async () => {
-  const db = await createTempDatabase(ienv.databaseUrl);
-  dropDb = db.drop;
-  const env = loadEnv({ ARI_URL: ienv.ariUrl, ARI_USER: ienv.ariUser, ARI_PASSWORD: ienv.ariPassword, ARI_APP: ienv.ariApp, DATABASE_URL: db.url, CALLPOLICY_DATA_DIR: `${process.env.TMPDIR ?? '/tmp'}/cp-concurrency-${process.pid}` });
-  adapter = await startAdapter(env, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { http: false, port: ariPort() });
-  await adapter.connected;
-  const locator = createLocator();
-  await applyPolicy(adapter.db.db, parsePolicyFile(policy, 'concurrency.yaml'), (n) => locator.locate(n));
-  await adapter.reload();
+  running = await startInProcessAdapter();
+  await running.apply(policy);
   trunk = await startTrunk({ port: TRUNK_PORT });
 });
 afterAll(async () => {
   await trunk?.stop();
-  await adapter?.stop();
-  await dropDb?.();
+  await running?.stop();
 });
 afterEach(() => assertNoChannelsLeft(5000));
 
@@ -62,8 +47,8 @@ test('ten calls at once under lru get ten different caller IDs', async () => {
   assert.ok(numbers.every((n) => POOL.includes(n)), `pool numbers only: ${numbers.join(', ')}`);
   assert.equal(new Set(numbers).size, 10, `distinct caller IDs: ${numbers.join(', ')}`);
 
-  await adapter.flushRecords();
-  const rows = await adapter.db.db.select().from(calls);
+  await running.adapter.flushRecords();
+  const rows = await running.adapter.db.db.select().from(calls);
   assert.equal(rows.length, 10, 'one record per call');
   assert.equal(new Set(rows.map((r) => r.callerId)).size, 10);
 });

@@ -4,19 +4,12 @@
 import assert from 'node:assert/strict';
 import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { desc } from 'drizzle-orm';
-import { startAdapter, type Adapter } from '../../src/adapter.js';
-import { loadEnv } from '../../src/config/env.js';
-import { parsePolicyFile } from '../../src/config/policy-file.js';
-import { createLogger } from '../../src/log.js';
-import { createLocator } from '../../src/phone/index.js';
 import { startTrunk, type Trunk } from '../sandbox/sipp.js';
-import { applyPolicy } from '../../src/store/apply-policy.js';
 import { setChosenNumber } from '../../src/store/load-policy.js';
 import { calls } from '../../src/store/schema/index.js';
-import { createTempDatabase } from '../support/temp-database.js';
 import { assertNoChannelsLeft } from './ari-checks.js';
-import { ariPort, callThrough } from './asterisk-harness.js';
-import { integrationEnv } from './env.js';
+import { callThrough, startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
+import type { Adapter } from '../../src/adapter.js';
 import { AGENT_ONE, AGENT_THREE, AGENT_TWO, DEFAULT_NUMBER, TRUNK_PORT } from './topology.js';
 
 const policyYaml = (strategy: string, extra: { format?: string; selection?: string } = {}) => `
@@ -43,16 +36,10 @@ agents:
   - { id: carol, endpoint: PJSIP/1003, numbers: ["+12125550100", "+442079460000"], chosen: "+442079460000" }
 `;
 
-const ienv = integrationEnv();
-const locator = createLocator();
+let running: InProcessAdapter;
 let adapter: Adapter;
 let trunk: Trunk;
-let dropDb: () => Promise<void>;
-
-async function apply(yaml: string) {
-  await applyPolicy(adapter.db.db, parsePolicyFile(yaml, 'test.yaml'), (n) => locator.locate(n));
-  await adapter.reload();
-}
+const apply = (yaml: string) => running.apply(yaml);
 
 async function lastRecord() {
   await adapter.flushRecords();
@@ -62,17 +49,13 @@ async function lastRecord() {
 }
 
 beforeAll(async () => {
-  const db = await createTempDatabase(ienv.databaseUrl);
-  dropDb = db.drop;
-  const env = loadEnv({ ARI_URL: ienv.ariUrl, ARI_USER: ienv.ariUser, ARI_PASSWORD: ienv.ariPassword, ARI_APP: ienv.ariApp, DATABASE_URL: db.url });
-  adapter = await startAdapter(env, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { http: false, port: ariPort() });
-  await adapter.connected;
+  running = await startInProcessAdapter();
+  adapter = running.adapter;
   trunk = await startTrunk({ port: TRUNK_PORT });
 });
 afterAll(async () => {
   await trunk?.stop();
-  await adapter?.stop();
-  await dropDb?.();
+  await running?.stop();
 });
 afterEach(() => assertNoChannelsLeft(3000));
 

@@ -6,12 +6,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, promises as fs, readFileSync, unlinkSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderAsteriskConfig, SHIPPED_ASTERISK_FILES, TRUNK_ENDPOINT, type SandboxAgent, type ShippedAsteriskFiles } from './asterisk-config.js';
-import { exited, hasExited, killOnExit, pollUntil, tailFile, udpPortBusy, withTimeout } from './process-utils.js';
+import { exited, hasExited, killOnExit, pollUntil, probeTcp, tailFile, udpPortBusy, withTimeout } from './process-utils.js';
 
 export type { SandboxAgent } from './asterisk-config.js';
 
@@ -192,7 +191,8 @@ async function prepareRoot(rootDir: string): Promise<string> {
   return messagesLog;
 }
 
-async function ariAnswers(url: string, user: string, password: string): Promise<boolean> {
+/** Whether ARI answers with these credentials (1 s limit). */
+export async function ariAnswers(url: string, user: string, password: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/ari/asterisk/info`, {
       headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
@@ -274,21 +274,9 @@ async function acquireRoot(rootDir: string, timeoutMs: number): Promise<() => vo
   return release;
 }
 
-/** Throws when something already listens on 127.0.0.1:<port>/tcp. */
+/** Throws when something already listens on 127.0.0.1:<port>/tcp (or holds it without answering). */
 async function assertTcpPortFree(port: number, what: string): Promise<void> {
-  const inUse = await new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  const inUse = (await probeTcp(port)) !== 'closed';
   if (inUse) throw new Error(`asterisk sandbox: ${what} port 127.0.0.1:${port}/tcp is already in use`);
 }
 

@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { createConnection, createServer } from 'node:net';
 // Child-process helpers shared by the Asterisk sandbox and the SIPp harness.
 // Every wait has a deadline and a message that says what was awaited.
 import type { ChildProcess } from 'node:child_process';
@@ -125,4 +126,33 @@ export async function udpPortBusy(port: number, host = '127.0.0.1'): Promise<str
       }
     });
   }
+}
+
+/** One TCP connection attempt to 127.0.0.1:<port>: 'open', 'closed' (refused) or 'no-answer' (timed out). */
+export function probeTcp(port: number, timeoutMs = 1000): Promise<'open' | 'closed' | 'no-answer'> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(timeoutMs);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('open');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('no-answer');
+    });
+    socket.once('error', () => resolve('closed'));
+  });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now (the kernel's choice). */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
 }

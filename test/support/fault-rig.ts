@@ -316,29 +316,12 @@ export async function startDelayProxy(listenPort: number, target: URL): Promise<
 }
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freeTcpPort as freePort } from '../sandbox/process-utils.js';
 
 // ---------------------------------------------------------------------------------------------
 // ARI, seen from outside the adapter
 
-export async function ariAnswers(ariUrl: string, user: string, password: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${ariUrl}/ari/asterisk/info`, {
-      headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
-      signal: AbortSignal.timeout(800),
-    });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
+export { ariAnswers } from '../sandbox/asterisk-sandbox.js';
 
 // ---------------------------------------------------------------------------------------------
 // Emergency calls beside the load

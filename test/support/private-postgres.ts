@@ -4,10 +4,10 @@
 // A process 'exit' hook stops it (immediate) if the test dies before destroy().
 import { execFile, spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, promises as fs } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freeTcpPort, probeTcp } from '../sandbox/process-utils.js';
 
 export const PG_BIN = process.env['CALLPOLICY_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 
@@ -46,33 +46,9 @@ function asPostgres(bin: string, args: string[], timeoutMs: number): Promise<str
   });
 }
 
-function tcpAccepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+const tcpAccepting = async (port: number) => (await probeTcp(port)) === 'open';
 
 /** A TCP port on 127.0.0.1 that nothing listens on now. */
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts one; `port` defaults to a free one (other runs may hold a private instance of their own). */
 export async function startPrivatePostgres(opts: { port?: number } = {}): Promise<PrivatePostgres> {
