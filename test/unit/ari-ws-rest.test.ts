@@ -12,6 +12,7 @@ function setup(open = true, timeoutMs = 200) {
   const fallback = {
     setChannelVar: async (id: string) => void httpCalls.push(`var ${id}`),
     continueInDialplan: async (id: string) => void httpCalls.push(`continue ${id}`),
+    setVarAndContinue: async (id: string) => void httpCalls.push(`var+continue ${id}`),
   } as unknown as AriRest;
   const socket = { isOpen: () => open, send: (text: string) => void sent.push(JSON.parse(text)) };
   const rest = createWsRest(() => socket, fallback, timeoutMs);
@@ -60,4 +61,34 @@ test('while the websocket is not open the same calls go over HTTP', async () => 
   await rest.continueInDialplan('c3');
   assert.equal(sent.length, 0);
   assert.deepEqual(httpCalls, ['var c3', 'continue c3']);
+});
+
+test('the decision: variable and continue written in one tick, before either is answered', async () => {
+  const { rest, sent } = setup();
+  let settled = false;
+  const d = rest.setVarAndContinue('c4', 'CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|').then(() => (settled = true));
+  assert.deepEqual(
+    sent.map((m) => m.uri),
+    ['channels/c4/variable?variable=CALLPOLICY_DECISION&value=dial%7C%2B12125550100%7C%2B14155550123%7C', 'channels/c4/continue'],
+  );
+  rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'resolves only when the continue is answered too');
+  rest.onResponse({ request_id: sent[1]!.request_id, status_code: 204 });
+  await d;
+});
+
+test('the decision fails with the first error: a channel gone before its variable was set', async () => {
+  const { rest, sent } = setup();
+  const d = rest.setVarAndContinue('gone', 'CALLPOLICY_DECISION', 'x');
+  rest.onResponse({ request_id: sent[0]!.request_id, status_code: 404, message_body: '{"message":"Channel not found"}' });
+  rest.onResponse({ request_id: sent[1]!.request_id, status_code: 404, message_body: '{"message":"Channel not found"}' });
+  await assert.rejects(d, (err: unknown) => err instanceof AriHttpError && err.status === 404);
+});
+
+test('the decision goes over HTTP while the websocket is not open', async () => {
+  const { rest, sent, httpCalls } = setup(false);
+  await rest.setVarAndContinue('c5', 'X', '1');
+  assert.equal(sent.length, 0);
+  assert.deepEqual(httpCalls, ['var+continue c5']);
 });

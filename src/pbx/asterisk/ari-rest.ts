@@ -17,6 +17,8 @@ export interface AriRest {
   setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
   getChannelVar(channelId: string, variable: string): Promise<string>;
   continueInDialplan(channelId: string): Promise<void>;
+  /** Sets one variable, then continues the channel in the dialplan (the decision). */
+  setVarAndContinue(channelId: string, variable: string, value: string): Promise<void>;
   getChannel(channelId: string): Promise<{ id: string; name: string; dialplan?: { context: string; exten: string; priority: number } }>;
   applicationChannelIds(app: string): Promise<string[]>;
   /** Only these event types reach the app's websocket. */
@@ -59,6 +61,11 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
       return ((await call('GET', `${ch(channelId)}/variable`, { variable })) as { value: string }).value;
     },
     async continueInDialplan(channelId) {
+      await call('POST', `${ch(channelId)}/continue`);
+    },
+    // Over HTTP the two requests may take different connections, so the second waits for the first.
+    async setVarAndContinue(channelId, variable, value) {
+      await call('POST', `${ch(channelId)}/variable`, { variable, value });
       await call('POST', `${ch(channelId)}/continue`);
     },
     getChannel: (channelId) => call('GET', ch(channelId)) as ReturnType<AriRest['getChannel']>,

@@ -4,7 +4,9 @@ import { AriHttpError, type AriRest } from './ari-rest.js';
  * The calls on the decision path (set the decision, continue) as REST requests over
  * the ARI websocket itself (Asterisk 22: a `RESTRequest` message, answered by a `RESTResponse`
  * event with the same request_id). No HTTP request, no new connection: Asterisk reads the
- * websocket's messages one after the other, so requests sent back to back are handled in order.
+ * websocket's messages one after the other (res/ari/ari_websockets.c: one loop reads a message,
+ * runs it, answers it, reads the next), so requests sent back to back are handled in order: the
+ * decision's variable and its "continue" go together, one round trip instead of two.
  * While the websocket is not open, the same calls go over HTTP (`fallback`).
  */
 export interface WsSocket {
@@ -67,6 +69,17 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
     continueInDialplan(channelId) {
       const sent = send('POST', `${ch(channelId)}/continue`);
       return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId);
+    },
+    setVarAndContinue(channelId, variable, value) {
+      const set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
+      if (!set) return fallback.setVarAndContinue(channelId, variable, value);
+      // Sent in the same tick as the variable, on the same socket: Asterisk runs it second.
+      const go = send('POST', `${ch(channelId)}/continue`);
+      if (!go) {
+        set.catch(() => undefined);
+        return Promise.reject(new Error(`POST ${ch(channelId)}/continue: the ARI websocket closed between two writes`));
+      }
+      return Promise.all([set, go]).then(() => undefined);
     },
     onResponse(event) {
       const waiting = event.request_id ? pending.get(event.request_id) : undefined;
