@@ -3,7 +3,8 @@
 //  (2) the post-dial delay the adapter adds: sipp agent -> Asterisk -> sipp trunk through the
 //      adapter's dialplan (Stasis + decision) against a plain Dial with a fixed caller ID on the
 //      same Asterisk, interleaved, at a steady call rate;
-//  (3) the adapter process's memory at rest and after 10,000 calls;
+//  (3) the adapter process's memory at rest and after 10,000 calls (the adapter runs as shipped:
+//      `node dist/src/main.js`);
 //  (4) the ceiling: call rate raised in steps for both paths (A B at each step, 1 s talk); the
 //      highest rate with 0 failed calls and p99 under 100 ms, per path, and their ratio.
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
@@ -40,7 +41,7 @@ async function main() {
   }
 
   const db = await createTempDatabase();
-  const stack = await startLocalStack({ workDir: path.join(REPO, '.data', 'bench'), policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: db.url, httpPort: 8098 });
+  const stack = await startLocalStack({ workDir: path.join(REPO, '.data', 'bench'), policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: db.url, httpPort: 8098, shipped: true });
   const trunk = await startTrunk({ port: TRUNK_PORT, traceMessages: false, holdMs: 60_000 });
   try {
     const atRest = await adapterMemory(stack.statusUrl);

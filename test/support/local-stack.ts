@@ -22,7 +22,14 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(opts: { workDir: string; policyFile: string; databaseUrl?: string; httpPort?: number }): Promise<LocalStack> {
+export async function startLocalStack(opts: {
+  workDir: string;
+  policyFile: string;
+  databaseUrl?: string;
+  httpPort?: number;
+  /** Run the adapter as shipped: `npm run build`, then `node dist/src/main.js` (default: src/ under tsx). */
+  shipped?: boolean;
+}): Promise<LocalStack> {
   mkdirSync(opts.workDir, { recursive: true });
   if (!existsSync(path.join(asteriskRootDir(), 'usr', 'sbin', 'asterisk'))) {
     const r = spawnSync('bash', [path.join(REPO, 'scripts', 'provision-asterisk-root.sh')], { stdio: 'inherit' });
@@ -54,7 +61,16 @@ export async function startLocalStack(opts: { workDir: string; policyFile: strin
   }
   const adapterLog = path.join(opts.workDir, 'adapter.log');
   const out = openSync(adapterLog, 'w');
-  const adapter = spawn(process.execPath, [...(process.env.ADAPTER_NODE_ARGS ? process.env.ADAPTER_NODE_ARGS.split(' ') : []), '--import', 'tsx', path.join(REPO, 'src', 'main.ts')], { cwd: REPO, env, stdio: ['ignore', out, out] });
+  if (opts.shipped) {
+    const r = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
+    if (r.status !== 0) {
+      await sandbox.stop();
+      throw new Error(`npm run build failed:\n${r.stderr}${r.stdout}`);
+    }
+  }
+  const entry = opts.shipped ? [path.join(REPO, 'dist', 'src', 'main.js')] : ['--import', 'tsx', path.join(REPO, 'src', 'main.ts')];
+  const nodeArgs = process.env.ADAPTER_NODE_ARGS ? process.env.ADAPTER_NODE_ARGS.split(' ') : [];
+  const adapter = spawn(process.execPath, [...nodeArgs, ...entry], { cwd: REPO, env, stdio: ['ignore', out, out] });
   const statusUrl = `http://127.0.0.1:${httpPort}/status`;
   const stopAdapter = async () => {
     if (adapter.exitCode === null) {
