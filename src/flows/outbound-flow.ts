@@ -88,7 +88,9 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     const decidedAt = new Date();
     const policy = deps.policy();
     const mask = policy.privacy.maskNumbersInLogs;
-    const log = deps.logger.child({ channel: call.id, direction: 'outbound', endpoint: call.endpoint });
+    // Made when first needed: nothing that only logs runs before the decision reaches the PBX.
+    let childLog: Logger | undefined;
+    const log = () => (childLog ??= deps.logger.child({ channel: call.id, direction: 'outbound', endpoint: call.endpoint }));
 
     inFlight.set(call.id, null);
     const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
@@ -97,7 +99,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       outcome = emergency(call, policy, trunk) ?? (await decide(call, policy, trunk, decidedAt.getTime()));
     } catch (err) {
       outcome = { ...UNDECIDED, action: 'default', reason: 'decision_failed' };
-      log.error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
+      log().error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
     }
     const decisionMicros = Math.round((performance.now() - started) * 1000);
     const releaseStarted = performance.now();
@@ -114,17 +116,17 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       if (err instanceof CallGoneError) {
         // Hung up, or the PBX stopped waiting and went on with its default caller ID: the
         // decision is still recorded, and the call's end says what the PBX really did.
-        log.info({ reason: outcome.reason }, 'the call left the decision point before the decision reached the PBX');
+        log().info({ reason: outcome.reason }, 'the call left the decision point before the decision reached the PBX');
       } else {
-        log.error({ err: (err as Error).message }, 'PBX refused the decision; trying the default caller ID');
+        log().error({ err: (err as Error).message }, 'PBX refused the decision; trying the default caller ID');
         outcome = { ...outcome, action: 'default', reason: `pbx_error_after:${outcome.reason}` };
-        await call.useDefault().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
+        await call.useDefault().catch((e: Error) => log().error({ err: e.message }, 'cannot release the call'));
       }
     }
 
     const pbxMicros = Math.round((performance.now() - releaseStarted) * 1000);
     const { dial: _dial, ...record } = outcome;
-    log.info(
+    log().info(
       {
         action: record.action,
         reason: record.reason,

@@ -8,6 +8,8 @@
 import { isSupportedCountry, ParseError, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { CountryCode, PhoneNumber } from 'libphonenumber-js/max';
 
+import { rememberCanonical } from './e164.js';
+
 export type { CountryCode } from 'libphonenumber-js/max';
 
 export type DialedRejection = 'empty' | 'too_long' | 'forbidden_characters' | 'not_a_number' | 'invalid_number';
@@ -64,6 +66,7 @@ export function parseDialedNumber(raw: string, defaultCountry: CountryCode): Par
   if (!parsed.isValid()) {
     return reject('invalid_number', `not a valid number for country calling code +${parsed.countryCallingCode}`);
   }
+  rememberCanonical(parsed);
   return { ok: true, e164: parsed.number, country: parsed.country };
 }
 

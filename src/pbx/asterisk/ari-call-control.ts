@@ -166,20 +166,33 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     }
   }
 
+  function onStasisStart(event: { args: string[]; channel: AriChannelJson; timestamp?: string }): void {
+    if (event.args[0] === END_ARG) {
+      onEnd(event.channel.id, event.args, event.timestamp);
+      return;
+    }
+    if (event.args[0] !== OUTBOUND_CONTEXT_ARG) {
+      log.warn({ channelId: event.channel.id, args: event.args }, 'channel entered Stasis with unknown arguments; sending it back');
+      release(event.channel.id, 'default').catch(() => undefined);
+      return;
+    }
+    deliver(event.channel, event.args[1] || 'trunk');
+  }
+
+  /** One websocket message: the event filter lets only these two types through. */
+  function onMessage(data: unknown): void {
+    let event: { type?: string };
+    try {
+      event = JSON.parse(String(data)) as { type?: string };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'ARI websocket message is not JSON; ignored');
+      return;
+    }
+    if (event.type === 'StasisStart') onStasisStart(event as Parameters<typeof onStasisStart>[0]);
+    else if (event.type === 'RESTResponse') rest.onResponse(event as RestResponseEvent);
+  }
+
   function attach(c: AriClient): void {
-    c.on('StasisStart', (event: { args: string[]; channel: AriChannelJson; timestamp?: string }) => {
-      if (event.args[0] === END_ARG) {
-        onEnd(event.channel.id, event.args, event.timestamp);
-        return;
-      }
-      if (event.args[0] !== OUTBOUND_CONTEXT_ARG) {
-        log.warn({ channelId: event.channel.id, args: event.args }, 'channel entered Stasis with unknown arguments; sending it back');
-        release(event.channel.id, 'default').catch(() => undefined);
-        return;
-      }
-      deliver(event.channel, event.args[1] || 'trunk');
-    });
-    c.on('RESTResponse', (event: RestResponseEvent) => rest.onResponse(event));
     c.on('pong', () => {
       lastPong = Date.now();
     });
@@ -193,6 +206,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     // later one is a reconnect, after which waiting calls are re-adopted once.
     let first = true;
     c.on('WebSocketConnected', () => {
+      readMessagesDirectly(c, onMessage);
       if (first) {
         first = false;
         return;
@@ -382,6 +396,20 @@ function disposeClient(c: AriClient): void {
 /** ari-client's websocket: `_ws` is private to ari-client 2.2.0, read only here (and replaced in disposeClient). */
 function rawSocket(c: AriClient): { readyState?: number; send(text: string): void; terminate(): void } | undefined {
   return (c as unknown as { _ws?: ReturnType<typeof rawSocket> })._ws;
+}
+
+/**
+ * The websocket's messages come to `onMessage` instead of ari-client's processMessage, which builds
+ * a resource object with every swagger operation bound to it for each event (the profile's top
+ * work on the call path that nothing here uses). Called on every 'WebSocketConnected':
+ * ari-client adds its listener to each new socket before it opens, and no message comes before.
+ * ari-client keeps the socket's open/close/pong handling, so its reconnection is unchanged.
+ */
+function readMessagesDirectly(c: AriClient, onMessage: (data: unknown) => void): void {
+  const ws = rawSocket(c) as unknown as { removeAllListeners(event: string): void; on(event: string, fn: (data: unknown) => void): void } | undefined;
+  if (typeof ws?.removeAllListeners !== 'function') return; // a disposed client's inert stand-in
+  ws.removeAllListeners('message');
+  ws.on('message', onMessage);
 }
 
 /** Ends the websocket without telling ari-client it was on purpose: it reconnects as after any network loss. */
