@@ -126,7 +126,9 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
 
     const pbxMicros = Math.round((performance.now() - releaseStarted) * 1000);
     const { dial: _dial, ...record } = outcome;
-    log().info(
+    // One line per call at debug level: the same facts are in the call's record (`callpolicy calls`),
+    // and at info this line was a tenth of the adapter's CPU at 250 calls/s.
+    log().debug(
       {
         action: record.action,
         reason: record.reason,

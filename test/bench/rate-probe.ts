@@ -7,7 +7,7 @@ import { REPO, startLocalStack } from '../support/local-stack.js';
 import { AGENT_ONE, PLAIN_AGENT, OUTSIDE_LINE, TRUNK_PORT } from '../integration/topology.js';
 const rate = Number(process.env.RATE ?? 200);
 const db = await createTempDatabase();
-const stack = await startLocalStack({ workDir: path.join(REPO, '.data', 'rate-probe'), policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: db.url, httpPort: 8096 });
+const stack = await startLocalStack({ workDir: path.join(REPO, '.data', 'rate-probe'), policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: db.url, httpPort: 8096, shipped: true });
 const trunk = await startTrunk({ port: TRUNK_PORT, traceMessages: false, holdMs: 60_000 });
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 try {

@@ -52,7 +52,7 @@ export function adapterEnvironment(e: AdapterEnv): NodeJS.ProcessEnv {
     CALLPOLICY_DATA_DIR: e.dataDir,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(e.httpPort),
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'debug', // the per-call "outbound caller ID" lines are the records' cross-check
   };
   return env;
 }

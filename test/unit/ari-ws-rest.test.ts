@@ -14,9 +14,28 @@ function setup(open = true, timeoutMs = 200) {
     continueInDialplan: async (id: string) => void httpCalls.push(`continue ${id}`),
     setVarAndContinue: async (id: string) => void httpCalls.push(`var+continue ${id}`),
   } as unknown as AriRest;
-  const socket = { isOpen: () => open, send: (text: string) => void sent.push(JSON.parse(text)) };
+  /** Sends grouped by the write they left in: a send outside `together` is a write of its own. */
+  const writes: number[] = [];
+  let grouping = false;
+  const socket = {
+    isOpen: () => open,
+    send: (text: string) => {
+      sent.push(JSON.parse(text));
+      if (grouping) writes[writes.length - 1]!++;
+      else writes.push(1);
+    },
+    together: (fn: () => void) => {
+      writes.push(0);
+      grouping = true;
+      try {
+        fn();
+      } finally {
+        grouping = false;
+      }
+    },
+  };
   const rest = createWsRest(() => socket, fallback, timeoutMs);
-  return { rest, sent, httpCalls, setOpen: (o: boolean) => (open = o) };
+  return { rest, sent, writes, httpCalls, setOpen: (o: boolean) => (open = o) };
 }
 
 test('requests leave in call order, each answered by its own response', async () => {
@@ -63,14 +82,15 @@ test('while the websocket is not open the same calls go over HTTP', async () => 
   assert.deepEqual(httpCalls, ['var c3', 'continue c3']);
 });
 
-test('the decision: variable and continue written in one tick, before either is answered', async () => {
-  const { rest, sent } = setup();
+test('the decision: variable and continue written in one tick and one write, before either is answered', async () => {
+  const { rest, sent, writes } = setup();
   let settled = false;
   const d = rest.setVarAndContinue('c4', 'CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|').then(() => (settled = true));
   assert.deepEqual(
     sent.map((m) => m.uri),
     ['channels/c4/variable?variable=CALLPOLICY_DECISION&value=dial%7C%2B12125550100%7C%2B14155550123%7C', 'channels/c4/continue'],
   );
+  assert.deepEqual(writes, [2]);
   rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
   await new Promise((r) => setImmediate(r));
   assert.equal(settled, false, 'resolves only when the continue is answered too');

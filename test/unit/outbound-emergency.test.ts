@@ -56,7 +56,7 @@ describe('emergency numbers in the outbound flow', () => {
         return e164.startsWith('+44') ? london : nyc;
       },
       recorder: { recordDecision: (r) => void records.push(r), recordEnd: () => undefined },
-      logger: createLogger('info', new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) })),
+      logger: createLogger('debug', new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) })),
       pbx: 'fake',
       random: () => 0,
     });

@@ -57,7 +57,7 @@ describe('outbound flow over the fake PBX', () => {
         return locations[e164] ?? { country: 'US', region: null, area: null };
       },
       recorder: { recordDecision: (r) => void records.push(r), recordEnd: () => undefined },
-      logger: createLogger('info', sink),
+      logger: createLogger('debug', sink),
       pbx: 'fake',
       random: () => 0,
     });
@@ -151,7 +151,7 @@ describe('outbound flow over the fake PBX', () => {
       policy: () => policy,
       locate: () => new Promise((r) => setTimeout(() => r(nyc), 200)),
       recorder: { recordDecision: (r) => void records.push(r), recordEnd: () => undefined },
-      logger: createLogger('info', new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) })),
+      logger: createLogger('debug', new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) })),
       pbx: 'fake',
     });
     const f2 = createFakeCallControl();

@@ -394,7 +394,7 @@ function disposeClient(c: AriClient): void {
 }
 
 /** ari-client's websocket: `_ws` is private to ari-client 2.2.0, read only here (and replaced in disposeClient). */
-function rawSocket(c: AriClient): { readyState?: number; send(text: string): void; terminate(): void } | undefined {
+function rawSocket(c: AriClient): { readyState?: number; send(text: string): void; terminate(): void; _socket?: { cork(): void; uncork(): void } } | undefined {
   return (c as unknown as { _ws?: ReturnType<typeof rawSocket> })._ws;
 }
 
@@ -420,5 +420,19 @@ function dropSocket(c: AriClient): void {
 /** The websocket as the REST-over-websocket transport sees it. */
 function socketOf(c: AriClient): WsSocket | undefined {
   const ws = rawSocket(c);
-  return ws ? { isOpen: () => ws.readyState === 1, send: (text) => ws.send(text) } : undefined;
+  if (!ws) return undefined;
+  return {
+    isOpen: () => ws.readyState === 1,
+    send: (text) => ws.send(text),
+    // The TCP socket under ws (`_socket`, ws's own): corked, several frames leave in one write.
+    together(fn) {
+      const tcp = ws._socket;
+      tcp?.cork();
+      try {
+        fn();
+      } finally {
+        tcp?.uncork();
+      }
+    },
+  };
 }

@@ -12,6 +12,8 @@ import { AriHttpError, type AriRest } from './ari-rest.js';
 export interface WsSocket {
   isOpen(): boolean;
   send(text: string): void;
+  /** Runs `fn`, whose sends leave in one write to the network (one system call, one wake-up of Asterisk). */
+  together?(fn: () => void): void;
 }
 
 export interface RestResponseEvent {
@@ -71,12 +73,19 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
       return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId);
     },
     setVarAndContinue(channelId, variable, value) {
-      const set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
+      let set: Promise<string> | null = null;
+      let go: Promise<string> | null = null;
+      const both = () => {
+        set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
+        // Sent in the same tick as the variable, on the same socket: Asterisk runs it second.
+        if (set) go = send('POST', `${ch(channelId)}/continue`);
+      };
+      const ws = socket();
+      if (ws?.isOpen() && ws.together) ws.together(both);
+      else both();
       if (!set) return fallback.setVarAndContinue(channelId, variable, value);
-      // Sent in the same tick as the variable, on the same socket: Asterisk runs it second.
-      const go = send('POST', `${ch(channelId)}/continue`);
       if (!go) {
-        set.catch(() => undefined);
+        (set as Promise<string>).catch(() => undefined);
         return Promise.reject(new Error(`POST ${ch(channelId)}/continue: the ARI websocket closed between two writes`));
       }
       return Promise.all([set, go]).then(() => undefined);
