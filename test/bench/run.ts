@@ -2,14 +2,17 @@
 //  (1) the caller-ID decision time in process: 100,000 numbers over 1,000 areas, 10,000 agents;
 //  (2) the post-dial delay the adapter adds: sipp agent -> Asterisk -> sipp trunk through the
 //      adapter's dialplan (Stasis + decision) against a plain Dial with a fixed caller ID on the
-//      same Asterisk, interleaved, at a steady call rate;
-//  (3) the adapter process's memory at rest and after 10,000 calls (the adapter runs as shipped:
-//      `node dist/src/main.js`);
+//      same Asterisk, interleaved, at a steady call rate. PDD is INVITE to the first 180/200 at the
+//      agent's phone, timed by sipp's own gettimeofday (microseconds), not its 4 ms response timers;
+//  (3) the adapter process's memory, run as shipped (`node dist/src/main.js`): at rest, then after
+//      every 10,000 calls up to 100,000;
 //  (4) the ceiling: call rate raised in steps for both paths (A B at each step, 1 s talk); the
-//      highest rate with 0 failed calls and p99 under 100 ms, per path, and their ratio.
+//      highest rate with 0 failed calls and p99 under 100 ms, per path, and their ratio;
+//  (5) the floor: the adapter stopped, a raw websocket Stasis app (no ari-client, no policy) sends the
+//      same two requests; its added delay against plain Dial is what Stasis itself costs here.
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
-// (10000), BENCH_MEMORY_RATE (100 calls/s), BENCH_CEILING_STEPS (50,100,150,200,300; empty: skip),
-// BENCH_CEILING_SECONDS (20 per step and path).
+// (100000), BENCH_MEMORY_RATE (200 calls/s), BENCH_CEILING_STEPS (50,100,150,200,250,300; empty:
+// skip), BENCH_CEILING_SECONDS (20 per step and path).
 import path from 'node:path';
 import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
@@ -17,11 +20,13 @@ import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js'
 import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
 import { benchApply } from './apply-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
+import { startRawStasisApp } from './raw-stasis-app.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
-const MEMORY_CALLS = Number(process.env.BENCH_MEMORY_CALLS ?? 10_000);
-const MEMORY_RATE = Number(process.env.BENCH_MEMORY_RATE ?? 100);
+const MEMORY_CALLS = Number(process.env.BENCH_MEMORY_CALLS ?? 100_000);
+const MEMORY_RATE = Number(process.env.BENCH_MEMORY_RATE ?? 200);
+const MEMORY_CHUNK = 10_000;
 const CALLEE = '+12125550123';
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
@@ -63,7 +68,8 @@ async function main() {
     }
     plain.sort((a, b) => a - b);
     adapter.sort((a, b) => a - b);
-    const row = (name: string, xs: number[]) => `  ${name.padEnd(26)} n=${xs.length}  p50 ${fmt(percentile(xs, 50))} ms  p99 ${fmt(percentile(xs, 99))} ms`;
+    const row = (name: string, xs: number[]) =>
+      `  ${name.padEnd(28)} n=${xs.length}  p50 ${fmt(percentile(xs, 50))} ms  p90 ${fmt(percentile(xs, 90))} ms  p99 ${fmt(percentile(xs, 99))} ms  max ${fmt(xs[xs.length - 1] ?? NaN)} ms`;
     console.log(row('plain Dial, fixed caller ID', plain));
     console.log(row('through the adapter', adapter));
     console.log(
@@ -71,22 +77,35 @@ async function main() {
         ` ratio p50 ${fmt(percentile(adapter, 50) / percentile(plain, 50))}, p99 ${fmt(percentile(adapter, 99) / percentile(plain, 99))}; failed calls ${failed}`,
     );
 
-    const done = plain.length + adapter.length;
-    const more = Math.max(0, MEMORY_CALLS - adapter.length - 50);
-    console.log(`\n== (3) adapter memory (its own process, /status)`);
-    if (more > 0) {
-      const r = await load(AGENT_ONE, more, MEMORY_RATE);
-      failed += r.failed;
-      console.log(`  ${more} more adapter calls at ${MEMORY_RATE}/s: ${r.succeeded} ok, ${r.failed} failed`);
-    }
-    await new Promise((r) => setTimeout(r, 3000));
-    const afterCalls = await adapterMemory(stack.statusUrl);
-    const decided = stack.cli('calls', '-n', '1');
-    console.log(`  at rest:                rss ${mb(atRest.rss)}, heap used ${mb(atRest.heapUsed)}`);
-    console.log(`  after ${adapter.length + 50 + more} adapter calls: rss ${mb(afterCalls.rss)}, heap used ${mb(afterCalls.heapUsed)}  (${done} calls in the PDD runs)`);
-    console.log(`  last recorded decision: ${decided}`);
+    const addedP50 = percentile(adapter, 50) - percentile(plain, 50);
+    const addedP99 = percentile(adapter, 99) - percentile(plain, 99);
 
-    const steps = (process.env.BENCH_CEILING_STEPS ?? '50,100,150,200,300').split(',').filter(Boolean).map(Number);
+    console.log(`\n== (3) adapter memory, as shipped (node dist/src/main.js; /status after a 3 s pause)`);
+    console.log(`  at rest:                  rss ${mb(atRest.rss)}, heap used ${mb(atRest.heapUsed)}`);
+    let calls = adapter.length + 50;
+    let rssMin = Infinity;
+    let rssMax = 0;
+    console.log(`  after ${calls} calls (the PDD runs):  ${await memoryLine()}`);
+    while (calls < MEMORY_CALLS) {
+      const n = Math.min(MEMORY_CHUNK - (calls % MEMORY_CHUNK), MEMORY_CALLS - calls);
+      const r = await load(AGENT_ONE, n, MEMORY_RATE);
+      calls += n;
+      failed += r.failed;
+      console.log(`  after ${String(calls).padStart(6)} calls (${MEMORY_RATE}/s, ${r.failed} failed): ${await memoryLine()}`);
+    }
+    if (calls > MEMORY_CHUNK) console.log(`  rss over the chunks: min ${mb(rssMin)}, max ${mb(rssMax)}`);
+    console.log(`  last recorded decision: ${stack.cli('calls', '-n', '1')}`);
+    async function memoryLine(): Promise<string> {
+      await new Promise((r) => setTimeout(r, 3000));
+      const m = await adapterMemory(stack.statusUrl);
+      if (calls >= MEMORY_CHUNK) {
+        rssMin = Math.min(rssMin, m.rss);
+        rssMax = Math.max(rssMax, m.rss);
+      }
+      return `rss ${mb(m.rss)}, heap used ${mb(m.heapUsed)}`;
+    }
+
+    const steps = (process.env.BENCH_CEILING_STEPS ?? '50,100,150,200,250,300').split(',').filter(Boolean).map(Number);
     if (steps.length > 0) {
       const seconds = Number(process.env.BENCH_CEILING_SECONDS ?? 20);
       console.log(`\n== (4) ceiling: ${seconds} s per step and path, 1 s talk; a step holds with 0 failed and p99 < 100 ms`);
@@ -105,6 +124,33 @@ async function main() {
       }
       console.log(`  highest rate that holds: plain Dial ${best.plain} calls/s, adapter ${best.adapter} calls/s, ratio ${best.plain ? fmt(best.adapter / best.plain) : 'n/a'}`);
     }
+
+    console.log(`\n== (5) the floor: a raw websocket Stasis app instead of the adapter (same dialplan, same two requests), ${RATE} calls/s`);
+    await stack.stopAdapter();
+    const raw = await startRawStasisApp({ ariUrl: stack.sandbox.ariUrl, user: stack.sandbox.ariUser, password: stack.sandbox.ariPassword, app: stack.sandbox.appName, callerId: '+12125550100' });
+    try {
+      await load(AGENT_ONE, 50, RATE);
+      const plain2: number[] = [];
+      const floor: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        for (const [agent, into] of [[PLAIN_AGENT, plain2], [AGENT_ONE, floor]] as const) {
+          const r = await load(agent, Math.ceil(CALLS / 2), RATE);
+          into.push(...r.pddMs);
+          failed += r.failed;
+        }
+      }
+      plain2.sort((a, b) => a - b);
+      floor.sort((a, b) => a - b);
+      console.log(row('plain Dial, fixed caller ID', plain2));
+      console.log(row('raw Stasis app', floor));
+      const floorP50 = percentile(floor, 50) - percentile(plain2, 50);
+      const floorP99 = percentile(floor, 99) - percentile(plain2, 99);
+      console.log(`  added by Stasis alone: p50 ${fmt(floorP50)} ms, p99 ${fmt(floorP99)} ms`);
+      console.log(`  added by the adapter beyond that floor: p50 ${fmt(addedP50 - floorP50)} ms, p99 ${fmt(addedP99 - floorP99)} ms`);
+    } finally {
+      await raw.stop();
+    }
+    console.log(`\nfailed calls in all: ${failed}`);
   } finally {
     await trunk.stop();
     await stack.stop();
