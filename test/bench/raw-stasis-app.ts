@@ -1,13 +1,14 @@
 // The floor of any Stasis-based decision on this Asterisk: a raw websocket app (no ari-client, no
-// policy, no database) that answers each outbound StasisStart with the same two requests the adapter
-// sends (the decision variable, then continue) and lets the h extension's StasisStart go on.
+// policy, no database) that answers each outbound StasisStart with the same requests the adapter
+// sends (the caller ID name, then continue to [callpolicy-decided], in one TCP write) and lets the
+// h extension's StasisStart go on.
 import WebSocket from 'ws';
 
 export interface RawStasisApp {
   stop(): Promise<void>;
 }
 
-export async function startRawStasisApp(opts: { ariUrl: string; user: string; password: string; app: string; callerId: string }): Promise<RawStasisApp> {
+export async function startRawStasisApp(opts: { ariUrl: string; user: string; password: string; app: string; callerId: string; callerName: string }): Promise<RawStasisApp> {
   const u = new URL(opts.ariUrl);
   const ws = new WebSocket(`ws://${u.host}/ari/events?app=${encodeURIComponent(opts.app)}&api_key=${encodeURIComponent(`${opts.user}:${opts.password}`)}`);
   await new Promise<void>((resolve, reject) => {
@@ -20,11 +21,16 @@ export async function startRawStasisApp(opts: { ariUrl: string; user: string; pa
     const e = JSON.parse(String(data)) as { type: string; args?: string[]; channel?: { id: string; dialplan?: { exten: string } } };
     if (e.type !== 'StasisStart' || !e.channel) return;
     const id = encodeURIComponent(e.channel.id);
-    if (e.args?.[0] === 'outbound') {
-      const decision = `dial|${opts.callerId}|${e.channel.dialplan?.exten ?? ''}|`;
-      send(`channels/${id}/variable?variable=CALLPOLICY_DECISION&value=${encodeURIComponent(decision)}`);
+    if (e.args?.[0] !== 'outbound') {
+      send(`channels/${id}/continue`);
+      return;
     }
-    send(`channels/${id}/continue`);
+    const tcp = (ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    tcp.cork();
+    if (opts.callerName) send(`channels/${id}/variable?variable=CALLPOLICY_NAME&value=${encodeURIComponent(opts.callerName)}`);
+    const extension = encodeURIComponent(`${opts.callerId}*${e.channel.dialplan?.exten ?? ''}`);
+    send(`channels/${id}/continue?context=callpolicy-decided&extension=${extension}&priority=1`);
+    tcp.uncork();
   });
   return {
     stop: () =>

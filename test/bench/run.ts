@@ -125,9 +125,9 @@ async function main() {
       console.log(`  highest rate that holds: plain Dial ${best.plain} calls/s, adapter ${best.adapter} calls/s, ratio ${best.plain ? fmt(best.adapter / best.plain) : 'n/a'}`);
     }
 
-    console.log(`\n== (5) the floor: a raw websocket Stasis app instead of the adapter (same dialplan, same two requests), ${RATE} calls/s`);
+    console.log(`\n== (5) the floor: a raw websocket Stasis app instead of the adapter (same dialplan, same requests), ${RATE} calls/s`);
     await stack.stopAdapter();
-    const raw = await startRawStasisApp({ ariUrl: stack.sandbox.ariUrl, user: stack.sandbox.ariUser, password: stack.sandbox.ariPassword, app: stack.sandbox.appName, callerId: '+12125550100' });
+    const raw = await startRawStasisApp({ ariUrl: stack.sandbox.ariUrl, user: stack.sandbox.ariUser, password: stack.sandbox.ariPassword, app: stack.sandbox.appName, callerId: '+12125550100', callerName: 'ACME Support' });
     try {
       await load(AGENT_ONE, 50, RATE);
       const plain2: number[] = [];

@@ -85,10 +85,14 @@ test('while the websocket is not open the same calls go over HTTP', async () => 
 test('the decision: variable and continue written in one tick and one write, before either is answered', async () => {
   const { rest, sent, writes } = setup();
   let settled = false;
-  const d = rest.setVarAndContinue('c4', 'CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|').then(() => (settled = true));
+  const to = { context: 'callpolicy-decided', extension: '+12125550100*+14155550123', priority: 1 };
+  const d = rest.setVarAndContinue('c4', 'CALLPOLICY_NAME', 'ACME & Co', to).then(() => (settled = true));
   assert.deepEqual(
     sent.map((m) => m.uri),
-    ['channels/c4/variable?variable=CALLPOLICY_DECISION&value=dial%7C%2B12125550100%7C%2B14155550123%7C', 'channels/c4/continue'],
+    [
+      'channels/c4/variable?variable=CALLPOLICY_NAME&value=ACME+%26+Co',
+      'channels/c4/continue?context=callpolicy-decided&extension=%2B12125550100*%2B14155550123&priority=1',
+    ],
   );
   assert.deepEqual(writes, [2]);
   rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
@@ -111,4 +115,12 @@ test('the decision goes over HTTP while the websocket is not open', async () => 
   await rest.setVarAndContinue('c5', 'X', '1');
   assert.equal(sent.length, 0);
   assert.deepEqual(httpCalls, ['var+continue c5']);
+});
+
+test('a continue to a place in the dialplan carries context, extension and priority', async () => {
+  const { rest, sent } = setup();
+  const c = rest.continueInDialplan('c6', { context: 'callpolicy-decided', extension: '4155550100*2125550123', priority: 1 });
+  assert.deepEqual(sent.map((m) => m.uri), ['channels/c6/continue?context=callpolicy-decided&extension=4155550100*2125550123&priority=1']);
+  rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
+  await c;
 });

@@ -52,6 +52,8 @@ const OUTBOUND_CONTEXT_ARG = 'outbound';
 const WANTED_EVENTS = ['StasisStart', 'RESTResponse'];
 /** The shipped dialplan's h extension enters the app with this first argument at every end. */
 const END_ARG = 'end';
+/** The shipped dialplan's context that dials with the adapter's caller ID (extension <caller ID>*<destination>). */
+const DECIDED_CONTEXT = 'callpolicy-decided';
 
 /** Asterisk over ARI: the channel waits in Stasis while the adapter decides. */
 export function createAriCallControl(opts: AriOptions): CallControlPort {
@@ -85,12 +87,30 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   }
 
   /**
-   * One variable and "continue", written together on the ARI websocket: one round trip per call
-   * (see the shipped dialplan). Nothing else: the call's end comes to us from the dialplan's h extension.
+   * The default caller ID or a refusal: one variable the dialplan reads after Stasis(), and
+   * "continue", written together on the ARI websocket (see the shipped dialplan).
    */
-  async function release(channelId: string, decision: string): Promise<void> {
+  async function release(channelId: string, decision: 'default' | 'reject'): Promise<void> {
     try {
       await request('decision', (r) => r.setVarAndContinue(channelId, 'CALLPOLICY_DECISION', decision), channelId);
+    } finally {
+      deciding.delete(channelId);
+    }
+  }
+
+  /**
+   * A caller ID to dial with: one "continue" to the dialplan's decided context, at extension
+   * <caller ID>*<destination>; the trunk's caller ID name, when it has one, in a variable written
+   * in the same TCP write. Nothing else: the call's end comes to us from the dialplan's h extension.
+   */
+  async function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string): Promise<void> {
+    const to = { context: DECIDED_CONTEXT, extension: `${callerId.number}*${destination}`, priority: 1 };
+    try {
+      await request(
+        'decision',
+        (r) => (callerId.name ? r.setVarAndContinue(channelId, 'CALLPOLICY_NAME', callerId.name, to) : r.continueInDialplan(channelId, to)),
+        channelId,
+      );
     } finally {
       deciding.delete(channelId);
     }
@@ -126,7 +146,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       async dial(callerId, destination) {
         assertSafeDestination(destination);
         assertSafeCallerId(callerId);
-        await release(channel.id, `dial|${callerId.number}|${destination}|${callerId.name}`);
+        await releaseToDial(channel.id, callerId, destination);
       },
       useDefault: () => release(channel.id, 'default'),
       reject: () => release(channel.id, 'reject'),

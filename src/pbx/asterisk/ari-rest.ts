@@ -13,12 +13,25 @@ export class AriHttpError extends Error {
   }
 }
 
+/** Where `continue` sends a channel. */
+export interface DialplanTarget {
+  context: string;
+  extension: string;
+  priority: number;
+}
+
+/** The query of a `continue` request. */
+export function continueQuery(to?: DialplanTarget): Record<string, string> {
+  return to ? { context: to.context, extension: to.extension, priority: String(to.priority) } : {};
+}
+
 export interface AriRest {
   setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
   getChannelVar(channelId: string, variable: string): Promise<string>;
-  continueInDialplan(channelId: string): Promise<void>;
+  /** Continues the channel in the dialplan: at the next priority, or at `to`. */
+  continueInDialplan(channelId: string, to?: DialplanTarget): Promise<void>;
   /** Sets one variable, then continues the channel in the dialplan (the decision). */
-  setVarAndContinue(channelId: string, variable: string, value: string): Promise<void>;
+  setVarAndContinue(channelId: string, variable: string, value: string, to?: DialplanTarget): Promise<void>;
   getChannel(channelId: string): Promise<{ id: string; name: string; dialplan?: { context: string; exten: string; priority: number } }>;
   applicationChannelIds(app: string): Promise<string[]>;
   /** Only these event types reach the app's websocket. */
@@ -60,13 +73,13 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
     async getChannelVar(channelId, variable) {
       return ((await call('GET', `${ch(channelId)}/variable`, { variable })) as { value: string }).value;
     },
-    async continueInDialplan(channelId) {
-      await call('POST', `${ch(channelId)}/continue`);
+    async continueInDialplan(channelId, to) {
+      await call('POST', `${ch(channelId)}/continue`, continueQuery(to));
     },
     // Over HTTP the two requests may take different connections, so the second waits for the first.
-    async setVarAndContinue(channelId, variable, value) {
+    async setVarAndContinue(channelId, variable, value, to) {
       await call('POST', `${ch(channelId)}/variable`, { variable, value });
-      await call('POST', `${ch(channelId)}/continue`);
+      await call('POST', `${ch(channelId)}/continue`, continueQuery(to));
     },
     getChannel: (channelId) => call('GET', ch(channelId)) as ReturnType<AriRest['getChannel']>,
     async applicationChannelIds(app) {

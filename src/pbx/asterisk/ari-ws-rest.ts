@@ -1,4 +1,4 @@
-import { AriHttpError, type AriRest } from './ari-rest.js';
+import { AriHttpError, continueQuery, type AriRest, type DialplanTarget } from './ari-rest.js';
 
 /**
  * The calls on the decision path (set the decision, continue) as REST requests over
@@ -61,6 +61,7 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
 
   const ch = (id: string) => `channels/${encodeURIComponent(id)}`;
   const qs = (q: Record<string, string>) => new URLSearchParams(q).toString();
+  const continueUri = (channelId: string, to?: DialplanTarget) => (to ? `${ch(channelId)}/continue?${qs(continueQuery(to))}` : `${ch(channelId)}/continue`);
 
   return {
     ...fallback,
@@ -68,22 +69,22 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
       const sent = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
       return sent ? sent.then(() => undefined) : fallback.setChannelVar(channelId, variable, value);
     },
-    continueInDialplan(channelId) {
-      const sent = send('POST', `${ch(channelId)}/continue`);
-      return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId);
+    continueInDialplan(channelId, to) {
+      const sent = send('POST', continueUri(channelId, to));
+      return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId, to);
     },
-    setVarAndContinue(channelId, variable, value) {
+    setVarAndContinue(channelId, variable, value, to) {
       let set: Promise<string> | null = null;
       let go: Promise<string> | null = null;
       const both = () => {
         set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
         // Sent in the same tick as the variable, on the same socket: Asterisk runs it second.
-        if (set) go = send('POST', `${ch(channelId)}/continue`);
+        if (set) go = send('POST', continueUri(channelId, to));
       };
       const ws = socket();
       if (ws?.isOpen() && ws.together) ws.together(both);
       else both();
-      if (!set) return fallback.setVarAndContinue(channelId, variable, value);
+      if (!set) return fallback.setVarAndContinue(channelId, variable, value, to);
       if (!go) {
         (set as Promise<string>).catch(() => undefined);
         return Promise.reject(new Error(`POST ${ch(channelId)}/continue: the ARI websocket closed between two writes`));
