@@ -181,7 +181,12 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     startedPort = port;
     const checkOpenCalls = createOpenCallsCheck({
       port,
-      openCalls: () => openCallIds(db.db, 'asterisk', new Date(Date.now() - OPEN_CALL_MAX_AGE_MS)),
+      // Queued records first (at start: the journal of a killed predecessor), so that a call whose
+      // decision is still on its way to the database is checked too, not left open for ever.
+      openCalls: async () => {
+        await records.flush();
+        return openCallIds(db.db, 'asterisk', new Date(Date.now() - OPEN_CALL_MAX_AGE_MS));
+      },
       ended: flow.ended,
       logger,
     });
