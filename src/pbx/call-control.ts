@@ -22,6 +22,41 @@ export interface OutboundCall {
   reject(): Promise<void>;
 }
 
+/** Where an inbound call goes when the agent it was sent to does not answer. */
+export type NoAnswerRoute = { kind: 'ivr' } | { kind: 'voicemail'; extension: string } | { kind: 'goodbye' };
+
+/**
+ * A customer's call from a trunk, held at the routing point until one of the actions is taken.
+ * Agents are named by their endpoint in the policy (opaque here: PJSIP/1001, user/1001, ...).
+ */
+export interface InboundCall {
+  /** PBX-wide id of the customer's channel. */
+  readonly id: string;
+  /** The caller ID number as the trunk presented it: untrusted, possibly withheld or empty. */
+  readonly callerNumber: string;
+  /** The number the customer dialled (the DID), as received. */
+  readonly dialed: string;
+  /** The trunk the call came in on (names its settings, e.g. its country). */
+  readonly trunk: string;
+  /** Ring the agent for `ringSeconds`; if they do not answer (or cannot): `onNoAnswer`. */
+  ringAgent(endpoint: string, ringSeconds: number, onNoAnswer: NoAnswerRoute): Promise<void>;
+  /**
+   * The agent is busy or away: the caller hears the waiting prompt and music and is offered the
+   * agent again (ringing `ringSeconds` each time) until `waitSeconds` ran out; then `then`.
+   */
+  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: Exclude<NoAnswerRoute, { kind: 'ivr' }> }): Promise<void>;
+  /** The normal IVR, as if the adapter were not there. */
+  toIvr(): Promise<void>;
+}
+
+/** What the PBX says of an agent's endpoint right now. */
+export interface EndpointStatus {
+  /** Registered / reachable: a call to it can ring. */
+  reachable: boolean;
+  /** In a call (ringing, talking or on hold). */
+  inCall: boolean;
+}
+
 /** What the PBX really did with a call after the decision point, as its dialplan reports it. */
 export type FinalAction = 'dial' | 'default' | 'reject';
 
@@ -50,6 +85,8 @@ export interface CallEnded {
 
 export interface CallControlHandlers {
   outbound(call: OutboundCall): Promise<void>;
+  /** A call from a trunk at the routing point. Without this handler such calls go to the IVR. */
+  inbound?(call: InboundCall): Promise<void>;
   /**
    * A call seen by `outbound` has ended, whatever the decision was (rejected calls included)
    * and even when the decision never reached the PBX.
@@ -72,6 +109,8 @@ export interface CallControlPort {
    * the live ones are reported through `ended` when they end, the others have already ended.
    */
   follow(callIds: string[]): Promise<{ following: string[]; gone: string[] }>;
+  /** An agent endpoint's state now, from the PBX (not cached). */
+  endpointStatus(endpoint: string): Promise<EndpointStatus>;
 }
 
 /** The call hung up or vanished before the action reached the PBX: expected, not a crash. */

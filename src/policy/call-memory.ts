@@ -58,7 +58,16 @@ export interface InboundFacts {
   now: number;
 }
 
-export type MemoryMiss = 'memory_off' | 'withheld' | 'unparsable' | 'no_outbound_call' | 'outside_window' | 'unanswered_not_counted' | 'agent_unknown';
+export type MemoryMiss =
+  | 'memory_off'
+  | 'withheld'
+  | 'unparsable'
+  | 'no_outbound_call'
+  | 'outside_window'
+  | 'unanswered_not_counted'
+  | 'agent_unknown'
+  /** The look-up or the PBX's agent state failed (set by the flow, never by routeInbound). */
+  | 'lookup_failed';
 
 export type InboundRoute =
   /** The normal IVR: no memory applies, or mode agent-first found the agent unavailable. */

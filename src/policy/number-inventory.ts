@@ -13,6 +13,8 @@ export interface NumberInventory {
   inRegion(key: string): readonly PoolNumber[];
   inCountry(key: string): readonly PoolNumber[];
   agent(endpoint: string): AgentProfile | undefined;
+  /** The agent with this PBX-neutral id (call memory remembers agents by id). */
+  agentById(id: string): AgentProfile | undefined;
   /**
    * Records that a call presents this number (epoch ms `at`): it becomes the most recently used
    * of all, even when calls share a millisecond or the clock stepped back, so `lru` never offers
@@ -36,6 +38,7 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
   const byRegion = groupBy(enabled, (n) => keyList(n.location.region));
   const byCountry = groupBy(enabled, (n) => [n.location.country]);
   const byEndpoint = new Map(agents.map((a) => [a.endpoint, a]));
+  const byId = new Map(agents.map((a) => [a.id, a]));
   // Agents in several groups share few distinct group sets: cache each union once.
   const unions = new Map<string, readonly PoolNumber[]>();
   // The latest use of any number: uses only move forward from here.
@@ -77,6 +80,7 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
     inRegion: (key) => byRegion.get(key) ?? EMPTY,
     inCountry: (key) => byCountry.get(key) ?? EMPTY,
     agent: (endpoint) => byEndpoint.get(endpoint),
+    agentById: (id) => byId.get(id),
     markUsed(e164, at) {
       const n = byE164.get(e164);
       if (!n) return;

@@ -8,6 +8,7 @@ import {
   assertSafeDestination,
   type CallControlHandlers,
   type CallControlPort,
+  type EndpointStatus,
   type FinalAction,
   type LinkState,
   type OutboundCall,
@@ -327,10 +328,24 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     return { following, gone };
   }
 
+  /** PJSIP/1001: reachable when ARI says online; in a call when it has channels. Unknown endpoint: offline. */
+  async function endpointStatus(endpoint: string): Promise<EndpointStatus> {
+    const slash = endpoint.indexOf('/');
+    if (slash <= 0 || slash === endpoint.length - 1) throw new Error(`not a PBX endpoint like PJSIP/1001: ${JSON.stringify(endpoint.slice(0, 40))}`);
+    const e = await request('endpoints.get', (r) =>
+      r.getEndpoint(endpoint.slice(0, slash), endpoint.slice(slash + 1)).catch((err: unknown) => {
+        if (err instanceof AriHttpError && err.status === 404) return null;
+        throw err;
+      }),
+    );
+    return e ? { reachable: e.state === 'online', inCall: (e.channel_ids?.length ?? 0) > 0 } : { reachable: false, inCall: false };
+  }
+
   return {
     kind: 'asterisk',
     linkState: () => state,
     follow: checkCalls,
+    endpointStatus,
     async start(h) {
       handlers = h;
       stopped = false;

@@ -34,6 +34,8 @@ export interface AriRest {
   setVarAndContinue(channelId: string, variable: string, value: string, to?: DialplanTarget): Promise<void>;
   getChannel(channelId: string): Promise<{ id: string; name: string; dialplan?: { context: string; exten: string; priority: number } }>;
   applicationChannelIds(app: string): Promise<string[]>;
+  /** GET /endpoints/{tech}/{resource}: its state and its channels. */
+  getEndpoint(technology: string, resource: string): Promise<{ state?: string; channel_ids?: string[] }>;
   /** Only these event types reach the app's websocket. */
   allowEvents(app: string, types: string[]): Promise<void>;
 }
@@ -82,6 +84,8 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
       await call('POST', `${ch(channelId)}/continue`, continueQuery(to));
     },
     getChannel: (channelId) => call('GET', ch(channelId)) as ReturnType<AriRest['getChannel']>,
+    getEndpoint: (technology, resource) =>
+      call('GET', `/endpoints/${encodeURIComponent(technology)}/${encodeURIComponent(resource)}`) as ReturnType<AriRest['getEndpoint']>,
     async applicationChannelIds(app) {
       return ((await call('GET', `/applications/${encodeURIComponent(app)}`)) as { channel_ids: string[] }).channel_ids;
     },

@@ -4,8 +4,10 @@ import {
   assertSafeDestination,
   type CallControlHandlers,
   type CallControlPort,
+  type EndpointStatus,
   type FinalAction,
   type LinkState,
+  type NoAnswerRoute,
 } from '../call-control.js';
 
 /** What the trunk saw of a call, or that the call never reached it. */
@@ -25,6 +27,19 @@ export interface FakePlaceCall {
   /** The PBX stops waiting for a decision after this long (default 2000, as the dialplan). */
   decisionTimeoutMs?: number;
 }
+
+export interface FakeInbound {
+  callerNumber: string;
+  dialed?: string;
+  trunk?: string;
+  /** The PBX stops waiting for a route after this long (default 2000) and sends the call to the IVR. */
+  decisionTimeoutMs?: number;
+}
+
+export type FakeInboundResult =
+  | { outcome: 'ivr'; via: 'no-adapter' | 'timeout' | 'adapter' }
+  | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute }
+  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: Exclude<NoAnswerRoute, { kind: 'ivr' }> };
 
 /**
  * An in-memory PBX for unit tests of the flows: it behaves like the shipped dialplan
@@ -51,7 +66,12 @@ export function createFakeCallControl() {
     async follow(callIds) {
       return { following: [], gone: [...callIds] };
     },
+    async endpointStatus(endpoint) {
+      return endpoints.get(endpoint) ?? { reachable: true, inCall: false };
+    },
   };
+  /** Endpoint states the fake reports; unlisted endpoints are reachable and idle. */
+  const endpoints = new Map<string, EndpointStatus>();
 
   function placeCall(req: FakePlaceCall): Promise<FakeCallResult> {
     const id = `fake-${++seq}`;
@@ -120,12 +140,52 @@ export function createFakeCallControl() {
     });
   }
 
+  /**
+   * A customer's call from a trunk, routed like the shipped dialplan: to the IVR when no adapter is
+   * linked, when the adapter does not answer within `decisionTimeoutMs`, or when it says so.
+   */
+  function placeInbound(req: FakeInbound): Promise<FakeInboundResult> {
+    const id = `fake-in-${++seq}`;
+    if (!handlers?.inbound || state !== 'up') return Promise.resolve({ outcome: 'ivr', via: 'no-adapter' });
+    const h = handlers.inbound;
+    return new Promise<FakeInboundResult>((resolve) => {
+      let settled = false;
+      const settle = (r: FakeInboundResult) => {
+        if (settled) throw new CallGoneError(id);
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const timer = setTimeout(() => !settled && settle({ outcome: 'ivr', via: 'timeout' }), req.decisionTimeoutMs ?? 2000);
+      h({
+        id,
+        callerNumber: req.callerNumber,
+        dialed: req.dialed ?? '4000',
+        trunk: req.trunk ?? 'trunk',
+        async ringAgent(endpoint, ringSeconds, onNoAnswer) {
+          settle({ outcome: 'agent', endpoint, ringSeconds, onNoAnswer });
+        },
+        async waitForAgent(endpoint, opts) {
+          settle({ outcome: 'wait-for-agent', endpoint, ringSeconds: opts.ringSeconds, waitSeconds: opts.waitSeconds, then: opts.then });
+        },
+        async toIvr() {
+          settle({ outcome: 'ivr', via: 'adapter' });
+        },
+      }).catch(() => undefined);
+    });
+  }
+
   return {
     port,
     placeCall,
+    placeInbound,
     /** Simulates the adapter's link to the PBX going away. */
     setLinkState(s: LinkState) {
       state = s;
+    },
+    /** What the fake says of an agent's endpoint from now on. */
+    setEndpoint(endpoint: string, status: EndpointStatus) {
+      endpoints.set(endpoint, status);
     },
   };
 }

@@ -1,0 +1,99 @@
+import { numberForLog, type Logger } from '../log.js';
+import { normalizeCallerNumber } from '../phone/caller-number.js';
+import { agentState, routeInbound, type InboundRoute, type MemorySettings, type RememberedCall } from '../policy/call-memory.js';
+import { resolveTrunk } from '../policy/trunk.js';
+import { CallGoneError, type EndpointStatus, type InboundCall } from '../pbx/call-control.js';
+import type { CallRecorder } from '../store/call-records.js';
+import type { RuntimePolicy } from '../store/load-policy.js';
+
+export interface InboundFlowDeps {
+  policy: () => RuntimePolicy;
+  memory: () => MemorySettings;
+  /** The latest outbound call to the customer since `since` (call-memory-lookup.ts). */
+  lookUp: (customerE164: string, since: Date, answeredOnly: boolean) => Promise<RememberedCall | null>;
+  endpointStatus: (endpoint: string) => Promise<EndpointStatus>;
+  /** Agents an administrator paused. */
+  isPaused: (agentId: string) => boolean;
+  recorder: Pick<CallRecorder, 'recordDecision'>;
+  logger: Logger;
+  pbx: string;
+  now?: () => number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * A customer's call from a trunk: find who last called them, ask the PBX about that agent, route.
+ * Whatever fails on the way (database, PBX, a bad number) sends the call to the IVR, never drops it.
+ */
+export function createInboundFlow(deps: InboundFlowDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function decide(call: InboundCall): Promise<InboundRoute & { agentEndpoint?: string }> {
+    const policy = deps.policy();
+    const settings = deps.memory();
+    const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
+    const caller = normalizeCallerNumber(call.callerNumber, trunk.country);
+    const at = now();
+    if (settings.mode === 'off' || !caller.ok) return routeInbound({ caller, remembered: null, agent: null, now: at }, settings);
+
+    const remembered = await deps.lookUp(caller.e164, new Date(at - settings.windowHours * HOUR_MS), !settings.countUnanswered);
+    const profile = remembered ? policy.inventory.agentById(remembered.agentId) : undefined;
+    let agent = null;
+    if (profile && remembered) {
+      const paused = deps.isPaused(profile.id);
+      // A paused agent is unavailable whatever the PBX says: no need to ask it.
+      const status = paused ? { reachable: true, inCall: false } : await deps.endpointStatus(profile.endpoint);
+      agent = { id: profile.id, state: agentState(status, paused) };
+    }
+    const route = routeInbound({ caller, remembered, agent, now: at }, settings);
+    return { ...route, agentEndpoint: profile?.endpoint };
+  }
+
+  async function handle(call: InboundCall): Promise<void> {
+    const decidedAt = new Date(now());
+    const started = performance.now();
+    const log = deps.logger.child({ channel: call.id, direction: 'inbound' });
+    let route: InboundRoute & { agentEndpoint?: string };
+    try {
+      route = await decide(call);
+    } catch (err) {
+      route = { kind: 'ivr', reason: 'lookup_failed', agentId: null, customer: null };
+      log.error({ err: (err as Error).message }, 'call memory look-up failed; the call goes to the IVR');
+    }
+    const decisionMicros = Math.round((performance.now() - started) * 1000);
+
+    try {
+      if (route.kind === 'agent' && route.agentEndpoint) {
+        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer === 'ivr' ? { kind: 'ivr' } : route.onNoAnswer);
+      } else if (route.kind === 'wait-for-agent' && route.agentEndpoint) {
+        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then });
+      } else {
+        await call.toIvr();
+      }
+    } catch (err) {
+      if (!(err instanceof CallGoneError)) {
+        log.error({ err: (err as Error).message }, 'PBX refused the route; sending the call to the IVR');
+        await call.toIvr().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
+      }
+    }
+
+    const mask = deps.policy().privacy.maskNumbersInLogs;
+    const reason = route.kind === 'ivr' ? `memory_miss:${route.reason}` : route.kind === 'agent' ? 'memory_hit' : `memory_hit_wait:${route.agentState}`;
+    log.info({ route: route.kind, reason, agent: route.agentId, caller: numberForLog(route.customer, mask), decisionMicros }, 'inbound route');
+    deps.recorder.recordDecision({
+      direction: 'inbound',
+      pbx: deps.pbx,
+      channelId: call.id,
+      agentId: route.kind === 'ivr' ? null : route.agentId,
+      agentEndpoint: route.kind === 'ivr' ? null : (route.agentEndpoint ?? null),
+      customerE164: route.customer,
+      action: route.kind === 'ivr' ? 'default' : 'dial',
+      reason,
+      decidedAt,
+      decisionMicros,
+    });
+  }
+
+  return { handle };
+}
