@@ -9,10 +9,11 @@
 //  (4) the ceiling: call rate raised in steps for both paths (A B at each step, 1 s talk); the
 //      highest rate with 0 failed calls and p99 under 100 ms, per path, and their ratio;
 //  (5) the floor: the adapter stopped, a raw websocket Stasis app (no ari-client, no policy) sends the
-//      same two requests; its added delay against plain Dial is what Stasis itself costs here.
+//      same requests; its added delay against plain Dial is what Stasis itself costs here;
+//  (6) call memory's look-up with BENCH_LOOKUP_ROWS (10,000,000) outbound call rows in PostgreSQL.
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
 // (100000), BENCH_MEMORY_RATE (200 calls/s), BENCH_CEILING_STEPS (50,100,150,200,250,300; empty:
-// skip), BENCH_CEILING_SECONDS (20 per step and path).
+// skip), BENCH_CEILING_SECONDS (20 per step and path), BENCH_LOOKUP_ROWS (10000000).
 import path from 'node:path';
 import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
@@ -20,6 +21,7 @@ import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js'
 import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
 import { benchApply } from './apply-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
+import { benchMemoryLookup } from './memory-lookup-bench.js';
 import { startRawStasisApp } from './raw-stasis-app.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
@@ -151,6 +153,11 @@ async function main() {
       await raw.stop();
     }
     console.log(`\nfailed calls in all: ${failed}`);
+
+    const memoryRows = Number(process.env.BENCH_LOOKUP_ROWS ?? 10_000_000);
+    console.log(`\n== (6) call memory look-up, ${memoryRows.toLocaleString('en')} outbound call rows, 1,000,000 customers, half the look-ups for numbers never called`);
+    const m = await benchMemoryLookup(memoryRows);
+    console.log(`  rows loaded in ${fmt(m.loadMs / 1000, 1)} s; 10,000 look-ups (${m.hit} found a call in the 72 h window): p50 ${fmt(m.p50us)} us  p99 ${fmt(m.p99us)} us  max ${fmt(m.maxUs, 0)} us`);
   } finally {
     await trunk.stop();
     await stack.stop();
