@@ -8,14 +8,17 @@ export type CallMemoryLookup = (customerE164: string, since: Date, opts: { answe
 /**
  * Call memory's look-up: the most recent outbound call an agent placed to this customer since
  * `since` (answered ones only, when unanswered calls do not count). Served by
- * calls_customer_recent_idx (customer, direction, decided_at desc): one index probe. Prepared
+ * calls_memory_idx (outbound rows by customer, decided_at desc, with agent and answer time):
+ * one probe of the index alone. Prepared
  * statements, so an inbound call pays for neither query building nor planning.
  */
 export function createCallMemoryLookup(db: Db): CallMemoryLookup {
   const prepare = (answeredOnly: boolean) => {
     const conditions = [
       eq(calls.customerE164, sql.placeholder('customer')),
-      eq(calls.direction, 'outbound'),
+      // A literal, not a parameter: the partial index (direction = 'outbound') must match a
+      // prepared statement's generic plan too.
+      sql`${calls.direction} = 'outbound'`,
       gte(calls.decidedAt, sql.placeholder('since')),
       isNotNull(calls.agentId),
     ];

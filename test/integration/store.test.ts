@@ -99,12 +99,21 @@ function suite(kind: 'postgres' | 'pglite') {
     });
 
     if (kind === 'postgres') {
-      test('the call-memory lookup is served by an index', async () => {
-        const plan = await database.db.execute(
-          sql`EXPLAIN SELECT * FROM calls WHERE customer_e164 = '+14155550123' AND direction = 'outbound' AND decided_at > now() - interval '3 days' ORDER BY decided_at DESC LIMIT 1`,
-        );
-        const text = JSON.stringify(plan);
-        assert.match(text, /calls_customer_recent_idx/);
+      test('the call-memory lookup is served by its index, in a prepared statement\'s generic plan too', async () => {
+        // The look-up's shape (call-memory-lookup.ts), planned once for any parameters, as a
+        // prepared statement is after its first executions: the partial index must still apply.
+        const text = await database.db.transaction(async (tx) => {
+          await tx.execute(sql`SET LOCAL plan_cache_mode = force_generic_plan`);
+          await tx.execute(
+            sql.raw(`PREPARE memory_plan_check(text, timestamptz) AS SELECT agent_id, decided_at, answered_at FROM calls
+              WHERE customer_e164 = $1 AND calls.direction = 'outbound' AND decided_at >= $2 AND agent_id IS NOT NULL
+              ORDER BY decided_at DESC LIMIT 1`),
+          );
+          const plan = await tx.execute(sql`EXPLAIN EXECUTE memory_plan_check('+14155550123', now() - interval '3 days')`);
+          await tx.execute(sql`DEALLOCATE memory_plan_check`);
+          return JSON.stringify(plan);
+        });
+        assert.match(text, /calls_memory_idx/);
       });
     }
   });

@@ -1,0 +1,2 @@
+DROP INDEX "calls_customer_recent_idx";--> statement-breakpoint
+CREATE INDEX "calls_memory_idx" ON "calls" USING btree ("customer_e164","decided_at" DESC NULLS LAST,"agent_id","answered_at") WHERE "calls"."direction" = 'outbound';
