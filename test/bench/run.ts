@@ -58,18 +58,21 @@ async function main() {
     console.log(`\n== (2) post-dial delay, INVITE to first 180/200 at the agent phone, ${RATE} calls/s, ${CALLS} calls per path`);
     await load(AGENT_ONE, 50, RATE); // warm-up: JIT, database pool, location cache
     await load(PLAIN_AGENT, 50, RATE);
-    const plain: number[] = [];
-    const adapter: number[] = [];
     let failed = 0;
-    for (let round = 0; round < 2; round++) {
-      for (const [agent, into] of [[PLAIN_AGENT, plain], [AGENT_ONE, adapter]] as const) {
-        const r = await load(agent, Math.ceil(CALLS / 2), RATE);
-        into.push(...r.pddMs);
-        failed += r.failed;
+    /** Plain Dial, then AGENT_ONE's path, twice (A B A B), CALLS per path: each path's PDDs, sorted. */
+    const interleaved = async (): Promise<[number[], number[]]> => {
+      const out: [number[], number[]] = [[], []];
+      for (let round = 0; round < 2; round++) {
+        for (const [i, agent] of [PLAIN_AGENT, AGENT_ONE].entries()) {
+          const r = await load(agent, Math.ceil(CALLS / 2), RATE);
+          out[i]!.push(...r.pddMs);
+          failed += r.failed;
+        }
       }
-    }
-    plain.sort((a, b) => a - b);
-    adapter.sort((a, b) => a - b);
+      for (const xs of out) xs.sort((a, b) => a - b);
+      return out;
+    };
+    const [plain, adapter] = await interleaved();
     const row = (name: string, xs: number[]) =>
       `  ${name.padEnd(28)} n=${xs.length}  p50 ${fmt(percentile(xs, 50))} ms  p90 ${fmt(percentile(xs, 90))} ms  p99 ${fmt(percentile(xs, 99))} ms  max ${fmt(xs[xs.length - 1] ?? NaN)} ms`;
     console.log(row('plain Dial, fixed caller ID', plain));
@@ -132,17 +135,7 @@ async function main() {
     const raw = await startRawStasisApp({ ariUrl: stack.sandbox.ariUrl, user: stack.sandbox.ariUser, password: stack.sandbox.ariPassword, app: stack.sandbox.appName, callerId: '+12125550100', callerName: 'ACME Support' });
     try {
       await load(AGENT_ONE, 50, RATE);
-      const plain2: number[] = [];
-      const floor: number[] = [];
-      for (let round = 0; round < 2; round++) {
-        for (const [agent, into] of [[PLAIN_AGENT, plain2], [AGENT_ONE, floor]] as const) {
-          const r = await load(agent, Math.ceil(CALLS / 2), RATE);
-          into.push(...r.pddMs);
-          failed += r.failed;
-        }
-      }
-      plain2.sort((a, b) => a - b);
-      floor.sort((a, b) => a - b);
+      const [plain2, floor] = await interleaved();
       console.log(row('plain Dial, fixed caller ID', plain2));
       console.log(row('raw Stasis app', floor));
       const floorP50 = percentile(floor, 50) - percentile(plain2, 50);

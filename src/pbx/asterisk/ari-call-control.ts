@@ -464,7 +464,7 @@ function socketOf(c: AriClient): WsSocket | undefined {
       const tcp = ws._socket;
       tcp?.cork();
       try {
-        fn();
+        return fn();
       } finally {
         tcp?.uncork();
       }

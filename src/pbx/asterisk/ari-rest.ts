@@ -26,7 +26,6 @@ export function continueQuery(to?: DialplanTarget): Record<string, string> {
 }
 
 export interface AriRest {
-  setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
   getChannelVar(channelId: string, variable: string): Promise<string>;
   /** Continues the channel in the dialplan: at the next priority, or at `to`. */
   continueInDialplan(channelId: string, to?: DialplanTarget): Promise<void>;
@@ -69,9 +68,6 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
   const ch = (id: string) => `/channels/${encodeURIComponent(id)}`;
 
   return {
-    async setChannelVar(channelId, variable, value) {
-      await call('POST', `${ch(channelId)}/variable`, { variable, value });
-    },
     async getChannelVar(channelId, variable) {
       return ((await call('GET', `${ch(channelId)}/variable`, { variable })) as { value: string }).value;
     },

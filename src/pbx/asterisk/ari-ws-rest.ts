@@ -1,7 +1,7 @@
 import { AriHttpError, continueQuery, type AriRest, type DialplanTarget } from './ari-rest.js';
 
 /**
- * The calls on the decision path (set the decision, continue) as REST requests over
+ * The calls on the decision path (continue, or a variable and continue) as REST requests over
  * the ARI websocket itself (Asterisk 22: a `RESTRequest` message, answered by a `RESTResponse`
  * event with the same request_id). No HTTP request, no new connection: Asterisk reads the
  * websocket's messages one after the other (res/ari/ari_websockets.c: one loop reads a message,
@@ -13,7 +13,7 @@ export interface WsSocket {
   isOpen(): boolean;
   send(text: string): void;
   /** Runs `fn`, whose sends leave in one write to the network (one system call, one wake-up of Asterisk). */
-  together?(fn: () => void): void;
+  together?<T>(fn: () => T): T;
 }
 
 export interface RestResponseEvent {
@@ -65,31 +65,24 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
 
   return {
     ...fallback,
-    setChannelVar(channelId, variable, value) {
-      const sent = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
-      return sent ? sent.then(() => undefined) : fallback.setChannelVar(channelId, variable, value);
-    },
     continueInDialplan(channelId, to) {
       const sent = send('POST', continueUri(channelId, to));
       return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId, to);
     },
     setVarAndContinue(channelId, variable, value, to) {
-      let set: Promise<string> | null = null;
-      let go: Promise<string> | null = null;
       const both = () => {
-        set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
+        const set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
         // Sent in the same tick as the variable, on the same socket: Asterisk runs it second.
-        if (set) go = send('POST', continueUri(channelId, to));
+        return set && { set, go: send('POST', continueUri(channelId, to)) };
       };
       const ws = socket();
-      if (ws?.isOpen() && ws.together) ws.together(both);
-      else both();
-      if (!set) return fallback.setVarAndContinue(channelId, variable, value, to);
-      if (!go) {
-        (set as Promise<string>).catch(() => undefined);
+      const sent = ws?.together ? ws.together(both) : both();
+      if (!sent) return fallback.setVarAndContinue(channelId, variable, value, to);
+      if (!sent.go) {
+        sent.set.catch(() => undefined);
         return Promise.reject(new Error(`POST ${ch(channelId)}/continue: the ARI websocket closed between two writes`));
       }
-      return Promise.all([set, go]).then(() => undefined);
+      return Promise.all([sent.set, sent.go]).then(() => undefined);
     },
     onResponse(event) {
       const waiting = event.request_id ? pending.get(event.request_id) : undefined;
