@@ -1,16 +1,16 @@
 import { numberForLog, type Logger } from '../log.js';
 import { normalizeCallerNumber } from '../phone/caller-number.js';
-import { agentState, routeInbound, type InboundRoute, type MemorySettings, type RememberedCall } from '../policy/call-memory.js';
+import { agentState, memoryWindowStart, routeInbound, type InboundRoute, type MemorySettings } from '../policy/call-memory.js';
 import { resolveTrunk } from '../policy/trunk.js';
 import { CallGoneError, type EndpointStatus, type InboundCall } from '../pbx/call-control.js';
+import type { CallMemoryLookup } from '../store/call-memory-lookup.js';
 import type { CallRecorder } from '../store/call-records.js';
 import type { RuntimePolicy } from '../store/load-policy.js';
 
 export interface InboundFlowDeps {
   policy: () => RuntimePolicy;
   memory: () => MemorySettings;
-  /** The latest outbound call to the customer since `since` (call-memory-lookup.ts). */
-  lookUp: (customerE164: string, since: Date, answeredOnly: boolean) => Promise<RememberedCall | null>;
+  lookUp: CallMemoryLookup;
   endpointStatus: (endpoint: string) => Promise<EndpointStatus>;
   /** Agents an administrator paused. */
   isPaused: (agentId: string) => boolean;
@@ -19,8 +19,6 @@ export interface InboundFlowDeps {
   pbx: string;
   now?: () => number;
 }
-
-const HOUR_MS = 3_600_000;
 
 /**
  * A customer's call from a trunk: find who last called them, ask the PBX about that agent, route.
@@ -37,10 +35,10 @@ export function createInboundFlow(deps: InboundFlowDeps) {
     const at = now();
     if (settings.mode === 'off' || !caller.ok) return routeInbound({ caller, remembered: null, agent: null, now: at }, settings);
 
-    const remembered = await deps.lookUp(caller.e164, new Date(at - settings.windowHours * HOUR_MS), !settings.countUnanswered);
+    const remembered = await deps.lookUp(caller.e164, new Date(memoryWindowStart(settings, at)), { answeredOnly: !settings.countUnanswered });
     const profile = remembered ? policy.inventory.agentById(remembered.agentId) : undefined;
     let agent = null;
-    if (profile && remembered) {
+    if (profile) {
       const paused = deps.isPaused(profile.id);
       // A paused agent is unavailable whatever the PBX says: no need to ask it.
       const status = paused ? { reachable: true, inCall: false } : await deps.endpointStatus(profile.endpoint);
@@ -65,7 +63,7 @@ export function createInboundFlow(deps: InboundFlowDeps) {
 
     try {
       if (route.kind === 'agent' && route.agentEndpoint) {
-        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer === 'ivr' ? { kind: 'ivr' } : route.onNoAnswer);
+        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer);
       } else if (route.kind === 'wait-for-agent' && route.agentEndpoint) {
         await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then });
       } else {

@@ -22,8 +22,9 @@ export interface OutboundCall {
   reject(): Promise<void>;
 }
 
-/** Where an inbound call goes when the agent it was sent to does not answer. */
-export type NoAnswerRoute = { kind: 'ivr' } | { kind: 'voicemail'; extension: string } | { kind: 'goodbye' };
+import type { FinalDestination, NoAnswerRoute } from '../policy/call-memory.js';
+
+export type { FinalDestination, NoAnswerRoute };
 
 /**
  * A customer's call from a trunk, held at the routing point until one of the actions is taken.
@@ -44,7 +45,7 @@ export interface InboundCall {
    * The agent is busy or away: the caller hears the waiting prompt and music and is offered the
    * agent again (ringing `ringSeconds` each time) until `waitSeconds` ran out; then `then`.
    */
-  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: Exclude<NoAnswerRoute, { kind: 'ivr' }> }): Promise<void>;
+  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination }): Promise<void>;
   /** The normal IVR, as if the adapter were not there. */
   toIvr(): Promise<void>;
 }

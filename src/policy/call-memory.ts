@@ -16,7 +16,10 @@ import type { CallerNumber } from '../phone/caller-number.js';
 export type MemoryMode = 'off' | 'only-agent' | 'agent-first';
 export type AgentState = 'available' | 'busy' | 'offline' | 'paused';
 
+/** only-agent's last resort: a voicemail extension, or a goodbye. */
 export type FinalDestination = { kind: 'voicemail'; extension: string } | { kind: 'goodbye' };
+/** Where a call rung to an agent goes when they do not answer. */
+export type NoAnswerRoute = { kind: 'ivr' } | FinalDestination;
 
 export interface MemorySettings {
   mode: MemoryMode;
@@ -73,11 +76,16 @@ export type InboundRoute =
   /** The normal IVR: no memory applies, or mode agent-first found the agent unavailable. */
   | { kind: 'ivr'; reason: MemoryMiss | `agent_${Exclude<AgentState, 'available'>}`; agentId: string | null; customer: string | null }
   /** Ring the remembered agent; if they do not answer: the IVR (agent-first) or the final destination (only-agent). */
-  | { kind: 'agent'; agentId: string; customer: string; ringSeconds: number; onNoAnswer: 'ivr' | FinalDestination }
+  | { kind: 'agent'; agentId: string; customer: string; ringSeconds: number; onNoAnswer: NoAnswerRoute }
   /** only-agent with the agent not available now: hold the caller and offer the agent again until the wait runs out. */
   | { kind: 'wait-for-agent'; agentId: string; customer: string; agentState: Exclude<AgentState, 'available'>; ringSeconds: number; waitSeconds: number; then: FinalDestination };
 
 const HOUR_MS = 3_600_000;
+
+/** The oldest outbound call that still counts at `now` (the window includes this edge). */
+export function memoryWindowStart(settings: Pick<MemorySettings, 'windowHours'>, now: number): number {
+  return now - settings.windowHours * HOUR_MS;
+}
 
 export function routeInbound(facts: InboundFacts, settings: MemorySettings): InboundRoute {
   const customer = facts.caller.ok ? facts.caller.e164 : null;
@@ -87,8 +95,7 @@ export function routeInbound(facts: InboundFacts, settings: MemorySettings): Inb
   if (!facts.caller.ok) return ivr(facts.caller.reason);
   const last = facts.remembered;
   if (!last) return ivr('no_outbound_call');
-  // The window includes its edge: a call placed exactly windowHours ago still counts.
-  if (facts.now - last.at > settings.windowHours * HOUR_MS) return ivr('outside_window', last.agentId);
+  if (last.at < memoryWindowStart(settings, facts.now)) return ivr('outside_window', last.agentId);
   if (!last.answered && !settings.countUnanswered) return ivr('unanswered_not_counted', last.agentId);
   if (!facts.agent || facts.agent.id !== last.agentId) return ivr('agent_unknown', last.agentId);
 
@@ -99,7 +106,7 @@ export function routeInbound(facts: InboundFacts, settings: MemorySettings): Inb
       agentId: last.agentId,
       customer: facts.caller.e164,
       ringSeconds: settings.ringSeconds,
-      onNoAnswer: settings.mode === 'agent-first' ? 'ivr' : settings.finalDestination,
+      onNoAnswer: settings.mode === 'agent-first' ? { kind: 'ivr' } : settings.finalDestination,
     };
   }
   if (settings.mode === 'agent-first') return ivr(`agent_${state}`, last.agentId);

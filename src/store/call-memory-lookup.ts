@@ -9,8 +9,8 @@ export type CallMemoryLookup = (customerE164: string, since: Date, opts: { answe
  * Call memory's look-up: the most recent outbound call an agent placed to this customer since
  * `since` (answered ones only, when unanswered calls do not count). Served by
  * calls_memory_idx (outbound rows by customer, decided_at desc, with agent and answer time):
- * one probe of the index alone. Prepared
- * statements, so an inbound call pays for neither query building nor planning.
+ * one probe of the index alone. Prepared statements, so an inbound call pays for neither query
+ * building nor planning.
  */
 export function createCallMemoryLookup(db: Db): CallMemoryLookup {
   const prepare = (answeredOnly: boolean) => {
@@ -37,9 +37,4 @@ export function createCallMemoryLookup(db: Db): CallMemoryLookup {
     const [row] = await (opts.answeredOnly ? answered : any).execute({ customer: customerE164, since: since.toISOString() });
     return row ? { agentId: row.agentId!, at: row.decidedAt.getTime(), answered: row.answeredAt !== null } : null;
   };
-}
-
-/** One look-up without keeping prepared statements (the CLI, tests). */
-export function lastOutboundCallTo(db: Db, customerE164: string, since: Date, opts: { answeredOnly: boolean }): Promise<RememberedCall | null> {
-  return createCallMemoryLookup(db)(customerE164, since, opts);
 }

@@ -1,6 +1,6 @@
 // Call memory's look-up at scale: N outbound call rows (10 million by default) in a PostgreSQL
 // database over 3 months, 1 million customers, 500 agents; then random look-ups through the
-// adapter's own function (lastOutboundCallTo), half for customers called in the 72 h window, half
+// adapter's own function (createCallMemoryLookup), half for customers called in the 72 h window, half
 // for numbers never called. Timed per look-up with a high-resolution clock.
 // Standalone: `npx tsx test/bench/memory-lookup-bench.ts [rows]`; also section (0) of `npm run bench`.
 import { sql } from 'drizzle-orm';

@@ -62,7 +62,7 @@ describe('the window', () => {
 
 describe('mode agent-first (mode 2): the agent if available, else the IVR', () => {
   test('available: one ring cycle, then the IVR', () => {
-    assert.deepEqual(routeInbound(facts(), agentFirst), { kind: 'agent', agentId: 'alice', customer: CUSTOMER, ringSeconds: 20, onNoAnswer: 'ivr' });
+    assert.deepEqual(routeInbound(facts(), agentFirst), { kind: 'agent', agentId: 'alice', customer: CUSTOMER, ringSeconds: 20, onNoAnswer: { kind: 'ivr' } });
   });
   test('busy, offline or paused: straight to the IVR, saying why', () => {
     for (const state of ['busy', 'offline', 'paused'] as const) {

@@ -59,7 +59,7 @@ describe('inbound flow over the fake PBX', () => {
     const flow = createInboundFlow({
       policy: () => policy,
       memory: () => memory,
-      lookUp: async (customer, since, answeredOnly) => {
+      lookUp: async (customer, since, { answeredOnly }) => {
         lookUps.push({ customer, since: since.getTime(), answeredOnly });
         if (lookUpFails) throw new Error('database unreachable');
         const c = calls.get(customer);

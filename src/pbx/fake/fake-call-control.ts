@@ -7,6 +7,7 @@ import {
   type EndpointStatus,
   type FinalAction,
   type LinkState,
+  type FinalDestination,
   type NoAnswerRoute,
 } from '../call-control.js';
 
@@ -39,7 +40,7 @@ export interface FakeInbound {
 export type FakeInboundResult =
   | { outcome: 'ivr'; via: 'no-adapter' | 'timeout' | 'adapter' }
   | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute }
-  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: Exclude<NoAnswerRoute, { kind: 'ivr' }> };
+  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination };
 
 /**
  * An in-memory PBX for unit tests of the flows: it behaves like the shipped dialplan
