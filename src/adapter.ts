@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppEnv } from './config/env.js';
+import { createInboundFlow } from './flows/inbound-flow.js';
 import { createOutboundFlow } from './flows/outbound-flow.js';
 import { startHealthServer } from './health/health-server.js';
 import type { Logger } from './log.js';
@@ -10,6 +11,7 @@ import { createLocator, preloadGeocodeData } from './phone/index.js';
 import { createAriCallControl } from './pbx/asterisk/ari-call-control.js';
 import type { CallControlPort } from './pbx/call-control.js';
 import { POLICY_CHANGED_CHANNEL } from './store/apply-policy.js';
+import { createCallMemoryLookup } from './store/call-memory-lookup.js';
 import { createCallRecorder, openCallIds, type CallRecorder } from './store/call-records.js';
 import { createOpenCallsCheck } from './flows/open-calls.js';
 import { coalesce } from './store/coalesce.js';
@@ -179,6 +181,16 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     });
     const port = opts.port ?? createAriCallControl({ ...env.ari, logger });
     startedPort = port;
+    const inbound = createInboundFlow({
+      policy: () => policy!,
+      lookUp: createCallMemoryLookup(db.db),
+      // While the database is known to be down, no look-up is tried: the call goes to the IVR at once.
+      databaseUp: () => health.status() === 'up',
+      endpointStatus: (endpoint) => port.endpointStatus(endpoint),
+      recorder: records,
+      logger,
+      pbx: 'asterisk',
+    });
     const checkOpenCalls = createOpenCallsCheck({
       port,
       // Queued records first (at start: the journal of a killed predecessor), so that a call whose
@@ -193,7 +205,8 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     const check = () =>
       void checkOpenCalls().catch((err: unknown) => logger.debug({ err: describeDbError(err) }, 'open call records not checked; will try again'));
     db.onConnectionChange((state) => state === 'up' && port.linkState() === 'up' && check());
-    const connected = port.start({ outbound: flow.handle, ended: flow.ended, linked: check });
+    // Ends of both directions go through the outbound flow, which holds back an end that overtakes its decision.
+    const connected = port.start({ outbound: flow.handle, inbound: inbound.handle, ended: flow.ended, linked: check });
     connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
 
     let server: Server | undefined;

@@ -8,7 +8,7 @@ import { createLocator } from '../phone/index.js';
 import { POLICY_CHANGED_CHANNEL, applyPolicy } from '../store/apply-policy.js';
 import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { openDatabase, type Database } from '../store/database.js';
-import { loadPolicy, setChosenNumber } from '../store/load-policy.js';
+import { listAgentPauses, loadPolicy, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
 import { calls } from '../store/schema/index.js';
 
 /**
@@ -80,6 +80,42 @@ program
       await setChosenNumber(db.db, agent, number === 'none' ? null : number);
       await db.notify(POLICY_CHANGED_CHANNEL);
       console.log(`${agent}: chosen number ${number}`);
+    }),
+  );
+
+program
+  .command('pause')
+  .argument('<agent>', 'agent id')
+  .option('--note <text>', 'why (shown by `callpolicy pauses`)')
+  .description('pause an agent: call memory treats them as unavailable until `callpolicy unpause`')
+  .action((agent: string, opts: { note?: string }) =>
+    withDatabase(async (db) => {
+      await setAgentPaused(db.db, agent, true, opts.note ?? null);
+      await db.notify(POLICY_CHANGED_CHANNEL);
+      console.log(`${agent}: paused`);
+    }),
+  );
+
+program
+  .command('unpause')
+  .argument('<agent>', 'agent id')
+  .description('end an agent\'s pause')
+  .action((agent: string) =>
+    withDatabase(async (db) => {
+      await setAgentPaused(db.db, agent, false);
+      await db.notify(POLICY_CHANGED_CHANNEL);
+      console.log(`${agent}: available`);
+    }),
+  );
+
+program
+  .command('pauses')
+  .description('list paused agents')
+  .action(() =>
+    withDatabase(async (db) => {
+      const rows = await listAgentPauses(db.db);
+      if (rows.length === 0) console.log('no agent is paused');
+      for (const r of rows) console.log([r.pausedAt.toISOString(), r.agentId, r.note ?? ''].filter(Boolean).join('  '));
     }),
   );
 

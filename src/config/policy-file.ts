@@ -44,6 +44,22 @@ const emergencySchema = z.strictObject({
   callerId: e164.nullable().optional(),
 });
 
+/** Call memory: an inbound call from a customer an agent called recently goes to that agent. */
+const memorySchema = z.strictObject({
+  /** off; only-agent (the reference's mode 1); agent-first (mode 2: the agent, else the IVR). */
+  mode: z.enum(['off', 'only-agent', 'agent-first']).default('off'),
+  windowHours: z.number().positive().max(24 * 90, 'at most 2160 hours (90 days)').default(72),
+  countUnanswered: z.boolean().default(true),
+  ringSeconds: z.number().int().min(5).max(300).default(20),
+  waitSeconds: z.number().int().min(5).max(3600).default(60),
+  finalDestination: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('goodbye') }),
+      z.strictObject({ kind: z.literal('voicemail'), extension: digits('a voicemail extension', 1, 20, '2001') }),
+    ])
+    .default({ kind: 'goodbye' }),
+});
+
 export const policyFileSchema = z.strictObject({
   defaultCountry: country.default('US'),
   callerId: z.strictObject({
@@ -54,6 +70,7 @@ export const policyFileSchema = z.strictObject({
   }),
   trunks: z.record(name, trunkSchema).default({ trunk: trunkSchema.parse({}) }),
   emergency: emergencySchema.default({ numbers: {} }),
+  memory: memorySchema.default(memorySchema.parse({})),
   privacy: z.strictObject({ maskNumbersInLogs: z.boolean().default(true) }).default({ maskNumbersInLogs: true }),
   groups: z.array(name).default([]),
   numbers: z

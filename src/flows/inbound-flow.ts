@@ -1,19 +1,22 @@
 import { numberForLog, type Logger } from '../log.js';
 import { normalizeCallerNumber } from '../phone/caller-number.js';
-import { agentState, memoryWindowStart, routeInbound, type InboundRoute, type MemorySettings } from '../policy/call-memory.js';
+import { agentState, memoryWindowStart, routeInbound, type InboundRoute } from '../policy/call-memory.js';
 import { resolveTrunk } from '../policy/trunk.js';
 import { CallGoneError, type EndpointStatus, type InboundCall } from '../pbx/call-control.js';
+import { withTimeout } from '../pbx/with-timeout.js';
 import type { CallMemoryLookup } from '../store/call-memory-lookup.js';
 import type { CallRecorder } from '../store/call-records.js';
 import type { RuntimePolicy } from '../store/load-policy.js';
 
 export interface InboundFlowDeps {
+  /** The policy in use: its memory settings, agents and pauses. */
   policy: () => RuntimePolicy;
-  memory: () => MemorySettings;
   lookUp: CallMemoryLookup;
+  /** False while the database is known to be down: no look-up is tried, the call goes to the IVR at once. */
+  databaseUp?: () => boolean;
+  /** The longest a look-up and the agent's state may take together (default 500 ms); then the IVR. */
+  timeoutMs?: number;
   endpointStatus: (endpoint: string) => Promise<EndpointStatus>;
-  /** Agents an administrator paused. */
-  isPaused: (agentId: string) => boolean;
   recorder: Pick<CallRecorder, 'recordDecision'>;
   logger: Logger;
   pbx: string;
@@ -29,17 +32,18 @@ export function createInboundFlow(deps: InboundFlowDeps) {
 
   async function decide(call: InboundCall): Promise<InboundRoute & { agentEndpoint?: string }> {
     const policy = deps.policy();
-    const settings = deps.memory();
+    const settings = policy.memory;
     const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
     const caller = normalizeCallerNumber(call.callerNumber, trunk.country);
     const at = now();
     if (settings.mode === 'off' || !caller.ok) return routeInbound({ caller, remembered: null, agent: null, now: at }, settings);
+    if (deps.databaseUp && !deps.databaseUp()) return { kind: 'ivr', reason: 'lookup_failed', agentId: null, customer: caller.e164 };
 
     const remembered = await deps.lookUp(caller.e164, new Date(memoryWindowStart(settings, at)), { answeredOnly: !settings.countUnanswered });
     const profile = remembered ? policy.inventory.agentById(remembered.agentId) : undefined;
     let agent = null;
     if (profile) {
-      const paused = deps.isPaused(profile.id);
+      const paused = policy.pausedAgents.has(profile.id);
       // A paused agent is unavailable whatever the PBX says: no need to ask it.
       const status = paused ? { reachable: true, inCall: false } : await deps.endpointStatus(profile.endpoint);
       agent = { id: profile.id, state: agentState(status, paused) };
@@ -54,12 +58,29 @@ export function createInboundFlow(deps: InboundFlowDeps) {
     const log = deps.logger.child({ channel: call.id, direction: 'inbound' });
     let route: InboundRoute & { agentEndpoint?: string };
     try {
-      route = await decide(call);
+      route = await withTimeout(decide(call), deps.timeoutMs ?? 500, 'call memory look-up');
     } catch (err) {
       route = { kind: 'ivr', reason: 'lookup_failed', agentId: null, customer: null };
       log.error({ err: (err as Error).message }, 'call memory look-up failed; the call goes to the IVR');
     }
     const decisionMicros = Math.round((performance.now() - started) * 1000);
+
+    // Recorded before the PBX is told: the call's end (reported by the PBX) then always finds its row.
+    const mask = deps.policy().privacy.maskNumbersInLogs;
+    const reason = route.kind === 'ivr' ? `memory_miss:${route.reason}` : route.kind === 'agent' ? 'memory_hit' : `memory_hit_wait:${route.agentState}`;
+    deps.recorder.recordDecision({
+      direction: 'inbound',
+      pbx: deps.pbx,
+      channelId: call.id,
+      agentId: route.kind === 'ivr' ? null : route.agentId,
+      agentEndpoint: route.kind === 'ivr' ? null : (route.agentEndpoint ?? null),
+      customerE164: route.customer,
+      action: route.kind === 'ivr' ? 'default' : 'dial',
+      reason,
+      decidedAt,
+      decisionMicros,
+    });
+    log.info({ route: route.kind, reason, agent: route.agentId, caller: numberForLog(route.customer, mask), decisionMicros }, 'inbound route');
 
     try {
       if (route.kind === 'agent' && route.agentEndpoint) {
@@ -75,22 +96,6 @@ export function createInboundFlow(deps: InboundFlowDeps) {
         await call.toIvr().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
       }
     }
-
-    const mask = deps.policy().privacy.maskNumbersInLogs;
-    const reason = route.kind === 'ivr' ? `memory_miss:${route.reason}` : route.kind === 'agent' ? 'memory_hit' : `memory_hit_wait:${route.agentState}`;
-    log.info({ route: route.kind, reason, agent: route.agentId, caller: numberForLog(route.customer, mask), decisionMicros }, 'inbound route');
-    deps.recorder.recordDecision({
-      direction: 'inbound',
-      pbx: deps.pbx,
-      channelId: call.id,
-      agentId: route.kind === 'ivr' ? null : route.agentId,
-      agentEndpoint: route.kind === 'ivr' ? null : (route.agentEndpoint ?? null),
-      customerE164: route.customer,
-      action: route.kind === 'ivr' ? 'default' : 'dial',
-      reason,
-      decidedAt,
-      decisionMicros,
-    });
   }
 
   return { handle };

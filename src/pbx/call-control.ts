@@ -58,6 +58,8 @@ export interface EndpointStatus {
   inCall: boolean;
 }
 
+export type HungUpBy = 'agent' | 'customer' | 'pbx';
+
 /** What the PBX really did with a call after the decision point, as its dialplan reports it. */
 export type FinalAction = 'dial' | 'default' | 'reject';
 
@@ -77,6 +79,10 @@ export interface CallEnded {
    * too late (the PBX's own wait ran out); null when the call ended before either.
    */
   finalAction: FinalAction | null;
+  /** Who hung up first: the agent, the customer, or the PBX itself (its dialplan); null: not known. */
+  hungUpBy?: HungUpBy | null;
+  /** An inbound call the remembered agent did not take: where it went then; null otherwise. */
+  noAnswerRoute?: NoAnswerRoute['kind'] | null;
   /**
    * True when the end happened while nobody was following the call (the adapter was down):
    * `at` is when that was noticed, an upper bound, and the other fields are unknown (null).

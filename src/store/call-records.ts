@@ -21,6 +21,10 @@ export interface CallEnd {
   dialStatus: string | null;
   /** What the PBX really did when it differs from the recorded decision; null: as decided. */
   finalAction: 'dial' | 'default' | 'reject' | null;
+  /** Who hung up first; null or absent: not known. */
+  hungUpBy?: 'agent' | 'customer' | 'pbx' | null;
+  /** Inbound calls the remembered agent did not take: where they went then. */
+  noAnswerRoute?: 'ivr' | 'voicemail' | 'goodbye' | null;
   /** The end happened while no adapter followed the call: `endedAt` is when it was noticed. */
   estimated?: boolean;
 }
@@ -104,7 +108,7 @@ export function createCallRecorder(db: Db, opts: CallRecorderOptions = {}): Call
 }
 
 /** Columns an end fills in: a repeated decision (re-adoption) never clears them. */
-const END_COLUMNS = new Set(['ended_at', 'hangup_cause', 'answered_at', 'talk_seconds', 'final_action', 'dial_status']);
+const END_COLUMNS = new Set(['ended_at', 'hangup_cause', 'answered_at', 'talk_seconds', 'final_action', 'dial_status', 'hung_up_by', 'no_answer_route']);
 /** Columns a repeated decision never touches at all. */
 const KEEP_COLUMNS = new Set(['end_estimated']);
 
@@ -169,15 +173,18 @@ export function createCallRecordWriter(db: Db) {
           talk_seconds: int(e.talkSeconds),
           dial_status: e.dialStatus,
           final_action: e.finalAction,
+          hung_up_by: e.hungUpBy ?? null,
+          no_answer_route: e.noAnswerRoute ?? null,
         })),
       );
       // final_action stays null when the PBX did what was decided.
       const result = await db.execute(sql`
         UPDATE calls SET ended_at = v.ended_at, hangup_cause = v.hangup_cause, answered_at = v.answered_at,
           talk_seconds = v.talk_seconds, dial_status = v.dial_status, final_action = NULLIF(v.final_action, calls.action),
-          end_estimated = false
+          hung_up_by = v.hung_up_by, no_answer_route = v.no_answer_route, end_estimated = false
         FROM jsonb_to_recordset(${rows}::jsonb)
-          AS v(pbx text, channel_id text, ended_at timestamptz, hangup_cause int, answered_at timestamptz, talk_seconds int, dial_status text, final_action text)
+          AS v(pbx text, channel_id text, ended_at timestamptz, hangup_cause int, answered_at timestamptz, talk_seconds int, dial_status text, final_action text,
+            hung_up_by text, no_answer_route text)
         WHERE calls.pbx = v.pbx AND calls.channel_id = v.channel_id
         RETURNING calls.pbx, calls.channel_id`);
       const found = new Set(rowsOf<{ pbx: string; channel_id: string }>(result).map((r) => `${r.pbx}\u0000${r.channel_id}`));

@@ -4,8 +4,9 @@ import { policyFileSchema } from '../config/policy-file.js';
 import { DEFAULT_CHAINS, type AgentProfile, type CallerIdSettings, type PoolNumber } from '../policy/caller-id-types.js';
 import { createNumberInventory, type NumberInventory } from '../policy/number-inventory.js';
 import type { EmergencySettings } from '../policy/emergency.js';
+import type { MemorySettings } from '../policy/call-memory.js';
 import type { Db } from './database.js';
-import { agentGroups, agentNumbers, agents, numberGroups, numbers, settings } from './schema/index.js';
+import { agentGroups, agentNumbers, agentPauses, agents, numberGroups, numbers, settings } from './schema/index.js';
 
 const shape = policyFileSchema.shape;
 export type TrunkSettings = z.infer<typeof shape.trunks>[string];
@@ -17,7 +18,10 @@ export interface RuntimePolicy {
   trunks: Record<string, TrunkSettings>;
   privacy: { maskNumbersInLogs: boolean };
   emergency: EmergencySettings;
+  memory: MemorySettings;
   inventory: NumberInventory;
+  /** Agents an administrator paused (callpolicy pause): unavailable to call memory. */
+  pausedAgents: ReadonlySet<string>;
   /** False until a policy file has been applied to this database. */
   configured: boolean;
 }
@@ -45,6 +49,8 @@ export interface PolicyRows {
   agentGroups: [string, string][];
   /** [agent id, number] */
   agentNumbers: [string, string][];
+  /** Paused agent ids (absent in snapshots of earlier versions). */
+  pausedAgents?: string[];
 }
 
 /** No policy at all: every call gets the PBX's default caller ID. */
@@ -70,6 +76,7 @@ export async function readPolicyRows(db: Db): Promise<PolicyRows> {
       const agentRows = await tx.select({ id: agents.id, endpoint: agents.endpoint, chosenNumber: agents.chosenNumber }).from(agents);
       const agentGroupRows = await tx.select().from(agentGroups);
       const agentNumberRows = await tx.select().from(agentNumbers);
+      const pauseRows = await tx.select({ agentId: agentPauses.agentId }).from(agentPauses);
       return {
         settings: Object.fromEntries(settingRows.map((r) => [r.key, r.value])),
         numbers: numberRows.map((n) => ({
@@ -84,6 +91,7 @@ export async function readPolicyRows(db: Db): Promise<PolicyRows> {
         agents: agentRows,
         agentGroups: agentGroupRows.map((r) => [r.agentId, r.groupName]),
         agentNumbers: agentNumberRows.map((r) => [r.agentId, r.numberE164]),
+        pausedAgents: pauseRows.map((r) => r.agentId),
       };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
@@ -130,7 +138,9 @@ export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): 
     trunks: shape.trunks.parse(raw.trunks),
     privacy: shape.privacy.parse(raw.privacy),
     emergency: shape.emergency.parse(raw.emergency),
+    memory: shape.memory.parse(raw.memory),
     inventory: createNumberInventory(pool, profiles),
+    pausedAgents: new Set(rows.pausedAgents ?? []),
     configured: callerId !== undefined,
   };
 }
@@ -161,4 +171,20 @@ export async function setChosenNumber(db: Db, agentId: string, e164: string | nu
     }
   }
   await db.update(agents).set({ chosenNumber: e164, updatedAt: new Date() }).where(eq(agents.id, agentId));
+}
+
+/** Pauses an agent (call memory treats them as unavailable) or ends the pause. Unknown agents are refused. */
+export async function setAgentPaused(db: Db, agentId: string, paused: boolean, note: string | null = null): Promise<void> {
+  const [agent] = await db.select({ id: agents.id }).from(agents).where(eq(agents.id, agentId));
+  if (!agent) throw new Error(`unknown agent '${agentId}' (not in the applied policy)`);
+  if (paused) {
+    await db.insert(agentPauses).values({ agentId, note }).onConflictDoUpdate({ target: agentPauses.agentId, set: { note, pausedAt: new Date() } });
+  } else {
+    await db.delete(agentPauses).where(eq(agentPauses.agentId, agentId));
+  }
+}
+
+/** Paused agents, oldest pause first. */
+export async function listAgentPauses(db: Db): Promise<{ agentId: string; pausedAt: Date; note: string | null }[]> {
+  return db.select().from(agentPauses).orderBy(agentPauses.pausedAt);
 }

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
-import { AGENTS, CUSTOMER_PORT, DEFAULT_NUMBER, EMERGENCY_NUMBER, TRUNK_PORT } from './topology.js';
+import { AGENTS, CUSTOMER_PORT, CUSTOMER_PORT_2, DEFAULT_NUMBER, EMERGENCY_NUMBER, IVR_PHONE, TRUNK_PORT, VOICEMAIL_PHONE } from './topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -24,6 +24,17 @@ const WORK_DIR = path.join(HERE, '.work');
 const HARNESS_EXTENSIONS = `
 [from-trunk]
 exten => _age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:6})},10)
+ same => n,Hangup()
+
+; The IVR (CALLPOLICY_IVR_CONTEXT): rings the IVR's phone, so a test sees which calls reached it.
+[ivr]
+exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30)
+ same => n,Hangup()
+
+; Voicemail (CALLPOLICY_VOICEMAIL_CONTEXT): rings the voicemail's phone, the mailbox in the caller name.
+[test-voicemail]
+exten => _X.,1,Set(CALLERID(name)=voicemail \${EXTEN})
+ same => n,Dial(PJSIP/${VOICEMAIL_PHONE.endpoint},30)
  same => n,Hangup()
 `;
 
@@ -89,7 +100,7 @@ async function main(): Promise<number> {
         workDir: WORK_DIR,
         agents: AGENTS,
         trunkPort: TRUNK_PORT,
-        trunkExtraPorts: [CUSTOMER_PORT],
+        trunkExtraPorts: [CUSTOMER_PORT, CUSTOMER_PORT_2],
         extraExtensions: HARNESS_EXTENSIONS,
         defaultNumber: DEFAULT_NUMBER,
         emergencyNumber: EMERGENCY_NUMBER,
@@ -110,7 +121,9 @@ async function main(): Promise<number> {
 
     // One file at a time: they share one Asterisk and the sipp ports.
     const results = path.join(REPO, 'test', '.results', 'integration.json');
-    const args = ['run', '--no-file-parallelism', '--test-timeout=180000', '--hook-timeout=180000', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...files];
+    // CALLPOLICY_TEST_NAME narrows further, to the tests whose name matches (vitest -t).
+    const only = process.env['CALLPOLICY_TEST_NAME'] ? ['-t', process.env['CALLPOLICY_TEST_NAME']] : [];
+    const args = ['run', ...only, '--no-file-parallelism', '--test-timeout=180000', '--hook-timeout=180000', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...files];
     const child = spawn(path.join(REPO, 'node_modules', '.bin', 'vitest'), args, { cwd: REPO, env, stdio: 'inherit' });
     const code = await new Promise<number>((resolve) => {
       child.once('error', (err) => {

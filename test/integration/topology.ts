@@ -9,12 +9,21 @@ export const AGENT_THREE = { endpoint: '1003', port: 5073, name: 'Agent Three' }
 /** Dials through the plain-outbound context: the benchmark baseline, no adapter. */
 export const PLAIN_AGENT = { endpoint: '1009', port: 5079, name: 'Plain Agent', context: 'plain-outbound' } as const satisfies SandboxAgent;
 
-export const AGENTS: SandboxAgent[] = [AGENT_ONE, AGENT_TWO, AGENT_THREE, PLAIN_AGENT];
+/** An agent whose phone is not registered (no contact): ARI says offline. */
+export const OFFLINE_AGENT = { endpoint: '1004', port: 5074, name: 'Agent Offline', registered: false } as const satisfies SandboxAgent;
+/** The IVR's phone: [ivr] (CALLPOLICY_IVR_CONTEXT) rings it, so tests see which calls reached the IVR. */
+export const IVR_PHONE = { endpoint: '1900', port: 5090, name: 'IVR' } as const satisfies SandboxAgent;
+/** The voicemail's phone: [test-voicemail] (CALLPOLICY_VOICEMAIL_CONTEXT) rings it, the mailbox in the caller name. */
+export const VOICEMAIL_PHONE = { endpoint: '1901', port: 5091, name: 'Voicemail' } as const satisfies SandboxAgent;
+
+export const AGENTS: SandboxAgent[] = [AGENT_ONE, AGENT_TWO, AGENT_THREE, PLAIN_AGENT, OFFLINE_AGENT, IVR_PHONE, VOICEMAIL_PHONE];
 
 /** sipp UAS playing the carrier; PJSIP endpoint "trunk". */
 export const TRUNK_PORT = 5080;
 /** Also identified as the trunk: a sipp UAC here places customers' (inbound) calls. */
 export const CUSTOMER_PORT = 5081;
+/** A second customer's phone, also identified as the trunk (two customer calls at once). */
+export const CUSTOMER_PORT_2 = 5082;
 
 /** CALLPOLICY_DEFAULT_NUMBER: the caller ID when the adapter is down. */
 export const DEFAULT_NUMBER = '+15550000000';

@@ -20,6 +20,8 @@ export interface SandboxAgent {
   name: string;
   /** Dialplan context for the agent's calls (default "agents"). */
   context?: string;
+  /** false: the endpoint has no contact, as a phone that is not registered (ARI: offline). */
+  registered?: boolean;
 }
 
 /**
@@ -401,7 +403,7 @@ aors = ${a.endpoint}
 callerid = "${a.name}" <${a.endpoint}>${contextLine}
 
 [${a.endpoint}](${PJSIP_TEMPLATES.agentAor})
-contact = sip:${a.endpoint}@127.0.0.1:${a.port}
+${a.registered === false ? '; not registered: no contact' : `contact = sip:${a.endpoint}@127.0.0.1:${a.port}`}
 qualify_frequency = ${o.agentQualifyFrequency}
 
 [${a.endpoint}]
@@ -519,6 +521,9 @@ function renderExtensions(o: AsteriskConfigOptions, trunkContext: string): strin
     CALLPOLICY_DEFAULT_NUMBER: o.defaultNumber,
     CALLPOLICY_DEFAULT_NAME: o.defaultName,
     CALLPOLICY_EMERGENCY_NUMBER: o.emergencyNumber,
+    // The test topology's IVR and voicemail: contexts the tests add through extraExtensions.
+    CALLPOLICY_IVR_CONTEXT: 'ivr',
+    CALLPOLICY_VOICEMAIL_CONTEXT: 'test-voicemail',
   };
   const seen = new Set<string>();
   const sample = o.extensionsSample.replace(/^(CALLPOLICY_[A-Z_]+)[ \t]*=[^\n]*$/gm, (line, key: string) => {
@@ -548,10 +553,9 @@ exten => _[+0-9].,1,NoOp(plain-outbound: call to \${EXTEN})
  same => n,Dial(PJSIP/\${FILTER(0123456789+,\${EXTEN})}@\${CALLPOLICY_TRUNK},60)
  same => n,Hangup()
 
-; Calls from the trunk: to the adapter's inbound routing when the shipped dialplan has it;
-; tests add more through extraExtensions (sections with the same name are merged).
-[${trunkContext}]
-${/^\[callpolicy-inbound\]/m.test(o.callpolicyDialplan) ? 'include => callpolicy-inbound' : '; (the shipped dialplan has no [callpolicy-inbound] yet)'}
+; Calls from the trunk (context ${trunkContext}): the sample's [from-trunk] sends them to the
+; adapter's inbound routing; tests add more through extraExtensions (sections with the same name
+; are merged).
 
 ${o.extraExtensions}
 `;

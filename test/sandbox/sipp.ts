@@ -190,8 +190,8 @@ export interface ReceivedInvite {
 export interface TrunkOptions {
   /** Local UDP port (default 5080). */
   port?: number;
-  /** answer: 180 then 200 (default); busy: 486 Busy Here. */
-  mode?: 'answer' | 'busy';
+  /** answer: 180 then 200 (default); busy: 486 Busy Here; ring: 180 and never an answer. */
+  mode?: 'answer' | 'busy' | 'ring';
   /** The UAS hangs up an answered call after this many ms unless Asterisk did (default 60000). */
   holdMs?: number;
   /** Trace every SIP message to messages.log in the run directory (default true). */
@@ -240,7 +240,7 @@ async function startUas(opts: TrunkOptions & { port: number }, role: string): Pr
   const run = await startSipp({
     what: `${role}-${mode}-${port}`,
     port,
-    scenario: mode === 'busy' ? 'uas-busy.xml' : 'uas-answer.xml',
+    scenario: mode === 'busy' ? 'uas-busy.xml' : mode === 'ring' ? 'uas-ring.xml' : 'uas-answer.xml',
     vars: { HANGUP_AFTER_MS: String(holdMs) },
     args: ['-p', String(port), '-max_recv_loops', '10000', '-deadcall_wait', '5000'],
     traceMessages: opts.traceMessages ?? true,

@@ -24,6 +24,8 @@ const policy: RuntimePolicy = {
     { id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null },
     { id: 'bob', endpoint: 'PJSIP/1002', groups: [], allowedNumbers: [], chosenNumber: null },
   ]),
+  memory: DEFAULT_MEMORY,
+  pausedAgents: new Set<string>(),
   configured: true,
 };
 
@@ -57,8 +59,7 @@ describe('inbound flow over the fake PBX', () => {
     lookUpFails = false;
     paused = new Set();
     const flow = createInboundFlow({
-      policy: () => policy,
-      memory: () => memory,
+      policy: () => ({ ...policy, memory, pausedAgents: paused }),
       lookUp: async (customer, since, { answeredOnly }) => {
         lookUps.push({ customer, since: since.getTime(), answeredOnly });
         if (lookUpFails) throw new Error('database unreachable');
@@ -66,7 +67,6 @@ describe('inbound flow over the fake PBX', () => {
         return c && c.at >= since.getTime() && (!answeredOnly || c.answered) ? c : null;
       },
       endpointStatus: (endpoint) => fake.port.endpointStatus(endpoint),
-      isPaused: (id) => paused.has(id),
       recorder: { recordDecision: (r) => void records.push(r) },
       logger: createLogger('info', new Writable({ write: (c, _e, cb) => ((logs += c.toString()), cb()) })),
       pbx: 'fake',

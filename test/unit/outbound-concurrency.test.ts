@@ -8,6 +8,7 @@ import { DEFAULT_CHAINS, type PoolNumber } from '../../src/policy/caller-id-type
 import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { NewCallRecord } from '../../src/store/call-records.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
+import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
 
 const nyc = { country: 'US', region: 'US:NY', area: 'US:212' };
 
@@ -19,6 +20,8 @@ function policyWith(pool: PoolNumber[], selection: 'lru' | 'random'): RuntimePol
     privacy: { maskNumbersInLogs: true },
     emergency: { numbers: {}, callerId: null },
     inventory: createNumberInventory(pool, [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }]),
+    memory: DEFAULT_MEMORY,
+    pausedAgents: new Set<string>(),
     configured: true,
   };
 }

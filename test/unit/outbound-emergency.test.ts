@@ -10,6 +10,7 @@ import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { NewCallRecord } from '../../src/store/call-records.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
+import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
 
 const nyc = { country: 'US', region: 'US:NY', area: 'US:212' };
 const london = { country: 'GB', region: 'GB:London', area: 'GB:London' };
@@ -31,6 +32,8 @@ function makePolicy(over: Partial<RuntimePolicy> = {}): RuntimePolicy {
     privacy: { maskNumbersInLogs: true },
     emergency: { numbers: { US: ['922'] }, callerId: '+14155550100' },
     inventory: createNumberInventory(pool, [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }]),
+    memory: DEFAULT_MEMORY,
+    pausedAgents: new Set<string>(),
     configured: true,
     ...over,
   };

@@ -11,6 +11,7 @@ import { DEFAULT_CHAINS } from '../../src/policy/caller-id-types.js';
 import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
+import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
 
 const sf = { country: 'US', region: 'US:CA', area: 'US:415' };
 
@@ -25,6 +26,8 @@ function policy(): RuntimePolicy {
       [{ e164: '+14155550100', enabled: true, groups: [], location: sf, lastUsedAt: 0 }],
       [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }],
     ),
+    memory: DEFAULT_MEMORY,
+    pausedAgents: new Set<string>(),
     configured: true,
   } as RuntimePolicy;
 }

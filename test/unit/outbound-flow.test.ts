@@ -9,6 +9,7 @@ import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { NewCallRecord } from '../../src/store/call-records.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
+import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
 
 const sf = { country: 'US', region: 'US:CA', area: 'US:415' };
 const nyc = { country: 'US', region: 'US:NY', area: 'US:212' };
@@ -28,6 +29,8 @@ function makePolicy(over: Partial<RuntimePolicy['callerId']> = {}): RuntimePolic
     inventory: createNumberInventory(pool, [
       { id: 'alice', endpoint: 'PJSIP/1001', groups: ['sales'], allowedNumbers: ['+12125550100'], chosenNumber: '+12125550100' },
     ]),
+    memory: DEFAULT_MEMORY,
+    pausedAgents: new Set<string>(),
     configured: true,
   };
 }

@@ -10,7 +10,10 @@ import {
   type CallControlPort,
   type EndpointStatus,
   type FinalAction,
+  type HungUpBy,
+  type InboundCall,
   type LinkState,
+  type NoAnswerRoute,
   type OutboundCall,
 } from '../call-control.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
@@ -34,6 +37,7 @@ export interface AriOptions {
 interface AriChannelJson {
   id: string;
   name: string;
+  caller?: { number?: string; name?: string };
   dialplan?: { context: string; exten: string; priority: number };
 }
 /** ari-client carries the websocket (events, reconnects); REST goes through ari-rest.ts. */
@@ -46,6 +50,12 @@ interface AriClient {
 }
 
 const OUTBOUND_CONTEXT_ARG = 'outbound';
+/** The shipped dialplan's [callpolicy-inbound] enters the app with this first argument, then the trunk. */
+const INBOUND_ARG = 'inbound';
+/** The shipped dialplan's contexts where the channel waits for the adapter, by direction (re-adoption). */
+const INBOUND_CONTEXT = 'callpolicy-inbound';
+/** The shipped dialplan's context that rings a remembered agent (extension ring*... or wait*...). */
+const AGENT_CONTEXT = 'callpolicy-agent';
 /**
  * The events we act on. Followed channels would otherwise stream every ChannelVarset, Dial and
  * state change through the websocket while the call is being set up, costing post-dial delay.
@@ -117,12 +127,29 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     }
   }
 
-  /** `Stasis(app,end,<outcome>,<DIALSTATUS>,<ANSWEREDTIME_MS>,<HANGUPCAUSE>)` from the h extension. */
-  function onEnd(channelId: string, args: string[], timestamp: string | undefined): void {
+  /** An inbound call: to the IVR (the priority after Stasis()), or to [callpolicy-agent] with the agent in CALLPOLICY_AGENT. */
+  async function routeInbound(channelId: string, agent?: { endpoint: string; extension: string }): Promise<void> {
+    try {
+      await request(
+        'route',
+        (r) =>
+          agent
+            ? r.setVarAndContinue(channelId, 'CALLPOLICY_AGENT', agent.endpoint, { context: AGENT_CONTEXT, extension: agent.extension, priority: 1 })
+            : r.continueInDialplan(channelId),
+        channelId,
+      );
+    } finally {
+      deciding.delete(channelId);
+    }
+  }
+
+  /** `Stasis(app,end,<outcome>,<DIALSTATUS>,<ANSWEREDTIME_MS>,<HANGUPCAUSE>,<hangupsource>[,<fallback>])` at every end. */
+  function onEnd(channel: AriChannelJson, args: string[], timestamp: string | undefined): void {
+    const channelId = channel.id;
     deciding.delete(channelId);
-    const report = parseEndReport(args.slice(1));
+    const report = parseEndReport(args.slice(1), channel.name);
     // Calls the adapter never decided (refused by the dialplan, or placed while it was down) have no record.
-    if (report.outcome === 'refused' || report.outcome === 'default-down') return;
+    if (!report.followed) return;
     const at = timestamp ? new Date(timestamp) : new Date();
     const talkMs = report.answeredMs;
     const answered = talkMs !== null && (report.dialStatus === 'ANSWER' || talkMs > 0);
@@ -134,6 +161,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       talkSeconds: answered ? Math.round(talkMs / 1000) : null,
       dialStatus: report.dialStatus,
       finalAction: report.finalAction,
+      hungUpBy: report.hungUpBy,
+      noAnswerRoute: report.noAnswerRoute,
     });
   }
 
@@ -154,12 +183,35 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     };
   }
 
-  function deliver(channel: AriChannelJson, trunk: string): void {
+  function inboundCall(channel: AriChannelJson, trunk: string): InboundCall {
+    return {
+      id: channel.id,
+      callerNumber: channel.caller?.number ?? '',
+      dialed: channel.dialplan?.exten ?? '',
+      trunk,
+      ringAgent: async (endpoint, ringSeconds, onNoAnswer) =>
+        routeInbound(channel.id, { endpoint: safeEndpoint(endpoint), extension: ['ring', seconds(ringSeconds, 999), ...noAnswerFields(onNoAnswer)].join('*') }),
+      waitForAgent: async (endpoint, o) =>
+        routeInbound(channel.id, {
+          endpoint: safeEndpoint(endpoint),
+          extension: ['wait', seconds(o.ringSeconds, 999), seconds(o.waitSeconds, 9999), ...noAnswerFields(o.then)].join('*'),
+        }),
+      toIvr: () => routeInbound(channel.id),
+    };
+  }
+
+  function deliver(channel: AriChannelJson, trunk: string, direction: 'outbound' | 'inbound'): void {
     if (deciding.has(channel.id) || !handlers) return;
+    if (direction === 'inbound' && !handlers.inbound) {
+      // No inbound policy here: the IVR, as if the adapter were not there.
+      routeInbound(channel.id).catch(() => undefined);
+      return;
+    }
     deciding.add(channel.id);
-    handlers.outbound(outboundCall(channel, trunk)).catch((err: Error) => {
+    const handled = direction === 'inbound' ? handlers.inbound!(inboundCall(channel, trunk)) : handlers.outbound(outboundCall(channel, trunk));
+    handled.catch((err: Error) => {
       // The flow handles its own errors; this is the last line of defence for the process.
-      log.error({ channelId: channel.id, err: err.message }, 'outbound handler failed');
+      log.error({ channelId: channel.id, direction, err: err.message }, 'call handler failed');
       deciding.delete(channel.id);
     });
   }
@@ -176,8 +228,13 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       for (const channelId of waiting) {
         try {
           const channel = await request('channels.get', (r) => r.getChannel(channelId), channelId);
-          const trunk = await request('getChannelVar', (r) => r.getChannelVar(channelId, 'CALLPOLICY_TRUNK'), channelId);
-          deliver(channel, trunk || 'trunk');
+          if (channel.dialplan?.context === INBOUND_CONTEXT) {
+            const trunk = await request('getChannelVar', (r) => r.getChannelVar(channelId, 'CHANNEL(endpoint)'), channelId);
+            deliver(channel, trunk || 'trunk', 'inbound');
+          } else {
+            const trunk = await request('getChannelVar', (r) => r.getChannelVar(channelId, 'CALLPOLICY_TRUNK'), channelId);
+            deliver(channel, trunk || 'trunk', 'outbound');
+          }
         } catch (err) {
           if (!(err instanceof CallGoneError)) log.warn({ channelId, err: (err as Error).message }, 'cannot re-adopt call');
         }
@@ -188,16 +245,17 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   }
 
   function onStasisStart(event: { args: string[]; channel: AriChannelJson; timestamp?: string }): void {
-    if (event.args[0] === END_ARG) {
-      onEnd(event.channel.id, event.args, event.timestamp);
+    const [kind, trunk] = event.args;
+    if (kind === END_ARG) {
+      onEnd(event.channel, event.args, event.timestamp);
       return;
     }
-    if (event.args[0] !== OUTBOUND_CONTEXT_ARG) {
+    if (kind !== OUTBOUND_CONTEXT_ARG && kind !== INBOUND_ARG) {
       log.warn({ channelId: event.channel.id, args: event.args }, 'channel entered Stasis with unknown arguments; sending it back');
       release(event.channel.id, 'default').catch(() => undefined);
       return;
     }
-    deliver(event.channel, event.args[1] || 'trunk');
+    deliver(event.channel, trunk || 'trunk', kind);
   }
 
   /** One websocket message: the event filter lets only these two types through. */
@@ -376,34 +434,85 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   };
 }
 
-/** What the shipped dialplan's h extension says about a call's end. */
+/** What the shipped dialplan says about a call's end (h extension, or the inbound hangup handler). */
 interface EndReport {
   outcome: string;
+  /** False for calls the adapter never saw: refused by the dialplan, or placed while it was down. */
+  followed: boolean;
+  /** What the PBX did; null for calls the adapter never decided (refused, or placed while it was down). */
   finalAction: FinalAction | null;
   dialStatus: string | null;
   answeredMs: number | null;
   cause: number | null;
+  hungUpBy: HungUpBy | null;
+  noAnswerRoute: NoAnswerRoute['kind'] | null;
 }
 
-const OUTCOME_ACTIONS: Record<string, FinalAction> = {
-  decided: 'dial',
-  reject: 'reject',
-  'default-undecided': 'default',
-  'default-down': 'default',
-  'default-timeout': 'default',
+/** Each outcome the dialplan reports: the direction of the call and what the PBX did. */
+const OUTCOMES: Record<string, { direction: 'outbound' | 'inbound'; action: FinalAction | null }> = {
+  decided: { direction: 'outbound', action: 'dial' },
+  reject: { direction: 'outbound', action: 'reject' },
+  'default-undecided': { direction: 'outbound', action: 'default' },
+  'default-timeout': { direction: 'outbound', action: 'default' },
+  'default-down': { direction: 'outbound', action: null },
+  refused: { direction: 'outbound', action: null },
+  // Inbound: "dial" = rung to the remembered agent, "default" = the IVR.
+  agent: { direction: 'inbound', action: 'dial' },
+  'agent-wait': { direction: 'inbound', action: 'dial' },
+  ivr: { direction: 'inbound', action: 'default' },
+  'ivr-timeout': { direction: 'inbound', action: 'default' },
+  'ivr-invalid': { direction: 'inbound', action: 'default' },
+  'ivr-down': { direction: 'inbound', action: null },
 };
 
-/** [outcome, DIALSTATUS, ANSWEREDTIME_MS, HANGUPCAUSE] as the dialplan wrote them; anything unexpected becomes null. */
-export function parseEndReport(fields: readonly string[]): EndReport {
+const NO_ANSWER_ROUTES = new Set<string>(['ivr', 'voicemail', 'goodbye']);
+
+/**
+ * [outcome, DIALSTATUS, ANSWEREDTIME_MS, HANGUPCAUSE, hangupsource, fallback] as the dialplan
+ * wrote them, for the channel named `channelName`; anything unexpected becomes null.
+ * CHANNEL(hangupsource) names the channel that hung up first: this one (the agent's phone on an
+ * outbound call, the customer on an inbound one), another (the other party), or "dialplan/..."
+ * when the dialplan itself ended the call.
+ */
+export function parseEndReport(fields: readonly string[], channelName: string): EndReport {
   const text = (i: number) => (fields[i] ?? '').trim();
   const int = (i: number) => (/^[0-9]{1,12}$/.test(text(i)) ? Number(text(i)) : null);
+  const outcome = OUTCOMES[text(0)];
+  const source = text(4);
+  let hungUpBy: HungUpBy | null = null;
+  if (outcome && source) {
+    const self = outcome.direction === 'outbound' ? 'agent' : 'customer';
+    const other = outcome.direction === 'outbound' ? 'customer' : 'agent';
+    hungUpBy = source === channelName ? self : source.startsWith('dialplan/') ? 'pbx' : other;
+  }
   return {
     outcome: text(0),
-    finalAction: OUTCOME_ACTIONS[text(0)] ?? null,
+    followed: !outcome || outcome.action !== null,
+    finalAction: outcome?.action ?? null,
     dialStatus: /^[A-Z]{1,20}$/.test(text(1)) ? text(1) : null,
     answeredMs: int(2),
     cause: int(3),
+    hungUpBy,
+    noAnswerRoute: NO_ANSWER_ROUTES.has(text(5)) ? (text(5) as NoAnswerRoute['kind']) : null,
   };
+}
+
+/** An agent's endpoint reaches Dial(): a PBX endpoint like PJSIP/1001 and nothing else (the dialplan checks again). */
+function safeEndpoint(endpoint: string): string {
+  if (!/^[A-Za-z0-9]+\/[A-Za-z0-9_.@-]{1,64}$/.test(endpoint)) throw new Error(`unsafe agent endpoint refused: ${JSON.stringify(endpoint.slice(0, 40))}`);
+  return endpoint;
+}
+
+function seconds(n: number, max: number): string {
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`seconds out of range 1..${max}: ${n}`);
+  return String(n);
+}
+
+/** The no-answer route as the dialplan's [callpolicy-then] extension fields. */
+function noAnswerFields(route: NoAnswerRoute): string[] {
+  if (route.kind !== 'voicemail') return [route.kind];
+  if (!/^[0-9]{1,20}$/.test(route.extension)) throw new Error(`voicemail extension must be digits: ${JSON.stringify(route.extension.slice(0, 24))}`);
+  return ['voicemail', route.extension];
 }
 
 /** Stops a client for good: no listeners, no websocket, no scheduled reconnect left running. */

@@ -34,6 +34,10 @@ export const calls = pgTable(
     finalAction: text('final_action', { enum: ['dial', 'default', 'reject'] }),
     /** The PBX's dial result: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL, ... */
     dialStatus: text('dial_status'),
+    /** Who hung up first: 'agent', 'customer', or 'pbx' (the dialplan ended the call); null: not known. */
+    hungUpBy: text('hung_up_by', { enum: ['agent', 'customer', 'pbx'] }),
+    /** Inbound calls rung to a remembered agent who did not take them: where they went then. */
+    noAnswerRoute: text('no_answer_route', { enum: ['ivr', 'voicemail', 'goodbye'] }),
     /** The end happened while no adapter followed the call: ended_at is when that was noticed. */
     endEstimated: boolean('end_estimated').notNull().default(false),
   },

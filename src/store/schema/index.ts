@@ -1,3 +1,4 @@
 export * from './inventory.js';
 export * from './settings.js';
 export * from './calls.js';
+export * from './agent-pauses.js';
