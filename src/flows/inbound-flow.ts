@@ -86,7 +86,9 @@ export function createInboundFlow(deps: InboundFlowDeps) {
       if (route.kind === 'agent' && route.agentEndpoint) {
         await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer);
       } else if (route.kind === 'wait-for-agent' && route.agentEndpoint) {
-        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then });
+        // A paused agent is never rung while the caller waits: the pause is the administrator's word.
+        const offerAgent = route.agentState !== 'paused';
+        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then, offerAgent });
       } else {
         await call.toIvr();
       }

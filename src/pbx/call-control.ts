@@ -43,9 +43,10 @@ export interface InboundCall {
   ringAgent(endpoint: string, ringSeconds: number, onNoAnswer: NoAnswerRoute): Promise<void>;
   /**
    * The agent is busy or away: the caller hears the waiting prompt and music and is offered the
-   * agent again (ringing `ringSeconds` each time) until `waitSeconds` ran out; then `then`.
+   * agent again whenever their phone is free (ringing `ringSeconds` each time) until `waitSeconds`
+   * ran out; then `then`. `offerAgent: false` (a paused agent): the caller waits, the agent is never rung.
    */
-  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination }): Promise<void>;
+  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent?: boolean }): Promise<void>;
   /** The normal IVR, as if the adapter were not there. */
   toIvr(): Promise<void>;
 }
@@ -158,5 +159,22 @@ export function assertSafeCallerId(callerId: { number: string; name: string }): 
   // eslint-disable-next-line no-control-regex
   if (/["<>|\\\u0000-\u001f\u007f]/.test(callerId.name) || callerId.name.length > 80) {
     throw new Error(`unsafe caller ID name refused: ${JSON.stringify(callerId.name.slice(0, 24))}`);
+  }
+}
+
+/** An agent's endpoint reaches a Dial string: a PBX endpoint like PJSIP/1001 and nothing else. */
+export function assertSafeEndpoint(endpoint: string): void {
+  if (!/^[A-Za-z0-9]+\/[A-Za-z0-9_.@-]{1,64}$/.test(endpoint)) throw new Error(`unsafe agent endpoint refused: ${JSON.stringify(endpoint.slice(0, 40))}`);
+}
+
+/** Ring and wait times reach the dialplan as digits: whole seconds in 1..max. */
+export function assertSeconds(what: string, n: number, max: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${what} must be whole seconds from 1 to ${max}: ${n}`);
+}
+
+/** A voicemail extension reaches the dialplan: digits only. */
+export function assertSafeNoAnswerRoute(route: NoAnswerRoute): void {
+  if (route.kind === 'voicemail' && !/^[0-9]{1,20}$/.test(route.extension)) {
+    throw new Error(`voicemail extension must be 1-20 digits: ${JSON.stringify(route.extension.slice(0, 24))}`);
   }
 }

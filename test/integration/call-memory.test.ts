@@ -298,6 +298,27 @@ describe('only-agent (mode 1)', () => {
   });
 });
 
+describe('only-agent (mode 1), paused', () => {
+  test('a paused agent whose phone is free is never rung: the caller waits, then the goodbye', async () => {
+    await running.apply(policy('{ mode: only-agent, waitSeconds: 5 }'));
+    const phone = await startAgentPhone({ port: AGENT_ONE.port });
+    try {
+      await rememberCall('alice', 'PJSIP/1001', '+14155550277', 1);
+      await setAgentPaused(adapter.db.db, 'alice', true);
+      await adapter.reload();
+      const call = await customerCalls('+14155550277', 20_000, 30_000);
+      assert.deepEqual([call.finalStatus, call.hungUpBy], [200, 'remote']);
+      assert.equal((await phone.takeInvites()).length, 0, 'the paused agent was not rung');
+      const row = await lastInboundEnded();
+      assert.deepEqual([row.reason, row.noAnswerRoute], ['memory_hit_wait:paused', 'goodbye']);
+    } finally {
+      await setAgentPaused(adapter.db.db, 'alice', false);
+      await adapter.reload();
+      await phone.stop();
+    }
+  });
+});
+
 describe('outbound records: answered, and who hung up first', () => {
   beforeAll(() => running.apply(policy('{ mode: off }')));
 

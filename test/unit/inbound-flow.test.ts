@@ -113,8 +113,18 @@ describe('inbound flow over the fake PBX', () => {
       ringSeconds: 20,
       waitSeconds: 90,
       then: { kind: 'voicemail', extension: '8000' },
+      offerAgent: true,
     });
     assert.equal(records[0]!.reason, 'memory_hit_wait:busy');
+  });
+
+  test('only-agent: a paused agent is never offered the call; the caller waits, then the final destination', async () => {
+    memory = { ...DEFAULT_MEMORY, mode: 'only-agent' };
+    paused.add('bob');
+    const r = await place({ callerNumber: '+14155550123' });
+    assert.equal(r.outcome, 'wait-for-agent');
+    assert.equal(r.outcome === 'wait-for-agent' && r.offerAgent, false);
+    assert.equal(records[0]!.reason, 'memory_hit_wait:paused');
   });
 
   test('no memory: withheld numbers, strangers, memory off, unanswered calls when they do not count', async () => {

@@ -6,6 +6,9 @@ import {
   PbxTimeoutError,
   assertSafeCallerId,
   assertSafeDestination,
+  assertSafeEndpoint,
+  assertSafeNoAnswerRoute,
+  assertSeconds,
   type CallControlHandlers,
   type CallControlPort,
   type EndpointStatus,
@@ -190,12 +193,9 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       dialed: channel.dialplan?.exten ?? '',
       trunk,
       ringAgent: async (endpoint, ringSeconds, onNoAnswer) =>
-        routeInbound(channel.id, { endpoint: safeEndpoint(endpoint), extension: ['ring', seconds(ringSeconds, 999), ...noAnswerFields(onNoAnswer)].join('*') }),
+        routeInbound(channel.id, { endpoint, extension: agentExtension('ring', endpoint, ringSeconds, null, onNoAnswer) }),
       waitForAgent: async (endpoint, o) =>
-        routeInbound(channel.id, {
-          endpoint: safeEndpoint(endpoint),
-          extension: ['wait', seconds(o.ringSeconds, 999), seconds(o.waitSeconds, 9999), ...noAnswerFields(o.then)].join('*'),
-        }),
+        routeInbound(channel.id, { endpoint, extension: agentExtension('wait', endpoint, o.ringSeconds, o.waitSeconds, o.then, o.offerAgent ?? true) }),
       toIvr: () => routeInbound(channel.id),
     };
   }
@@ -497,22 +497,15 @@ export function parseEndReport(fields: readonly string[], channelName: string): 
   };
 }
 
-/** An agent's endpoint reaches Dial(): a PBX endpoint like PJSIP/1001 and nothing else (the dialplan checks again). */
-function safeEndpoint(endpoint: string): string {
-  if (!/^[A-Za-z0-9]+\/[A-Za-z0-9_.@-]{1,64}$/.test(endpoint)) throw new Error(`unsafe agent endpoint refused: ${JSON.stringify(endpoint.slice(0, 40))}`);
-  return endpoint;
-}
-
-function seconds(n: number, max: number): string {
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`seconds out of range 1..${max}: ${n}`);
-  return String(n);
-}
-
-/** The no-answer route as the dialplan's [callpolicy-then] extension fields. */
-function noAnswerFields(route: NoAnswerRoute): string[] {
-  if (route.kind !== 'voicemail') return [route.kind];
-  if (!/^[0-9]{1,20}$/.test(route.extension)) throw new Error(`voicemail extension must be digits: ${JSON.stringify(route.extension.slice(0, 24))}`);
-  return ['voicemail', route.extension];
+/** An inbound route as the dialplan's [callpolicy-agent] extension: ring*<ring>*<then> or wait*<ring>*<wait>*<then>. */
+function agentExtension(kind: 'ring' | 'wait', endpoint: string, ringSeconds: number, waitSeconds: number | null, then: NoAnswerRoute, offerAgent = true): string {
+  assertSafeEndpoint(endpoint);
+  assertSeconds('ring time', ringSeconds, 999);
+  if (waitSeconds !== null) assertSeconds('wait time', waitSeconds, 9999);
+  assertSafeNoAnswerRoute(then);
+  const thenFields = then.kind === 'voicemail' ? ['voicemail', then.extension] : [then.kind];
+  // Ring time 0 in a wait: the agent is never rung (paused).
+  return [kind, offerAgent ? ringSeconds : 0, ...(waitSeconds !== null ? [waitSeconds] : []), ...thenFields].join('*');
 }
 
 /** Stops a client for good: no listeners, no websocket, no scheduled reconnect left running. */

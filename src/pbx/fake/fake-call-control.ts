@@ -2,6 +2,9 @@ import {
   CallGoneError,
   assertSafeCallerId,
   assertSafeDestination,
+  assertSafeEndpoint,
+  assertSafeNoAnswerRoute,
+  assertSeconds,
   type CallControlHandlers,
   type CallControlPort,
   type EndpointStatus,
@@ -33,6 +36,8 @@ export interface FakeInbound {
   callerNumber: string;
   dialed?: string;
   trunk?: string;
+  /** Whether the agent's phone answers when rung (default true). */
+  agentAnswers?: boolean;
   /** The PBX stops waiting for a route after this long (default 2000) and sends the call to the IVR. */
   decisionTimeoutMs?: number;
 }
@@ -40,7 +45,16 @@ export interface FakeInbound {
 export type FakeInboundResult =
   | { outcome: 'ivr'; via: 'no-adapter' | 'timeout' | 'adapter' }
   | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute }
-  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination };
+  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent: boolean };
+
+/** Where the fake's dialplan takes a routed call: the agent, or the no-answer route. */
+export function inboundDestination(r: FakeInboundResult, agentAnswers: boolean): { reached: 'agent' | NoAnswerRoute['kind']; agentRang: boolean; mailbox?: string } {
+  if (r.outcome === 'ivr') return { reached: 'ivr', agentRang: false };
+  const rings = r.outcome === 'agent' || r.offerAgent;
+  if (rings && agentAnswers) return { reached: 'agent', agentRang: true };
+  const then = r.outcome === 'agent' ? r.onNoAnswer : r.then;
+  return then.kind === 'voicemail' ? { reached: 'voicemail', agentRang: rings, mailbox: then.extension } : { reached: then.kind, agentRang: rings };
+}
 
 /**
  * An in-memory PBX for unit tests of the flows: it behaves like the shipped dialplan
@@ -156,6 +170,22 @@ export function createFakeCallControl() {
         settled = true;
         clearTimeout(timer);
         resolve(r);
+        // The call ends right after, as the dialplan's hangup handler reports it: the customer hangs
+        // up first on an answered call, the PBX after a goodbye.
+        const where = inboundDestination(r, req.agentAnswers ?? true);
+        const at = new Date();
+        const dialed = r.outcome !== 'ivr';
+        handlers?.ended?.({
+          id,
+          at,
+          cause: 16,
+          answeredAt: at,
+          talkSeconds: 0,
+          dialStatus: dialed ? (where.reached === 'agent' ? 'ANSWER' : 'NOANSWER') : null,
+          finalAction: dialed ? 'dial' : 'default',
+          hungUpBy: where.reached === 'goodbye' ? 'pbx' : 'customer',
+          noAnswerRoute: where.reached === 'agent' || !dialed ? null : where.reached,
+        });
       };
       const timer = setTimeout(() => !settled && settle({ outcome: 'ivr', via: 'timeout' }), req.decisionTimeoutMs ?? 2000);
       h({
@@ -164,10 +194,17 @@ export function createFakeCallControl() {
         dialed: req.dialed ?? '4000',
         trunk: req.trunk ?? 'trunk',
         async ringAgent(endpoint, ringSeconds, onNoAnswer) {
+          assertSafeEndpoint(endpoint);
+          assertSeconds('ring time', ringSeconds, 999);
+          assertSafeNoAnswerRoute(onNoAnswer);
           settle({ outcome: 'agent', endpoint, ringSeconds, onNoAnswer });
         },
         async waitForAgent(endpoint, opts) {
-          settle({ outcome: 'wait-for-agent', endpoint, ringSeconds: opts.ringSeconds, waitSeconds: opts.waitSeconds, then: opts.then });
+          assertSafeEndpoint(endpoint);
+          assertSeconds('ring time', opts.ringSeconds, 999);
+          assertSeconds('wait time', opts.waitSeconds, 9999);
+          assertSafeNoAnswerRoute(opts.then);
+          settle({ outcome: 'wait-for-agent', endpoint, ringSeconds: opts.ringSeconds, waitSeconds: opts.waitSeconds, then: opts.then, offerAgent: opts.offerAgent ?? true });
         },
         async toIvr() {
           settle({ outcome: 'ivr', via: 'adapter' });
