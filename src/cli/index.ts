@@ -10,6 +10,10 @@ import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { listAgentPauses, loadPolicy, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
 import { calls } from '../store/schema/index.js';
+import { decideInbound } from '../flows/inbound-flow.js';
+import { createAriRest, endpointStatusOf } from '../pbx/asterisk/ari-rest.js';
+import { createCallMemoryLookup, lastOutboundCallEver } from '../store/call-memory-lookup.js';
+import { describeInbound } from './explain-inbound.js';
 
 /**
  * Administration commands; the database comes from DATABASE_URL or CALLPOLICY_DATA_DIR. An
@@ -116,6 +120,44 @@ program
       const rows = await listAgentPauses(db.db);
       if (rows.length === 0) console.log('no agent is paused');
       for (const r of rows) console.log([r.pausedAt.toISOString(), r.agentId, r.note ?? ''].filter(Boolean).join('  '));
+    }),
+  );
+
+const explain = program.command('explain').description('say what the adapter would do with a call, and why, without placing one');
+
+explain
+  .command('inbound')
+  .argument('<number>', 'the caller ID a customer\'s call would present (any form the trunk sends)')
+  .option('--trunk <name>', 'the trunk the call would come in on (its country reads the number)', 'trunk')
+  .option('--json', 'print the decision as JSON')
+  .description('where a call from this number would go now: the remembered agent, or the IVR, and why')
+  .action((number: string, opts: { trunk: string; json?: boolean }) =>
+    withDatabase(async (db) => {
+      const env = loadEnv(process.env, { requireAri: false });
+      const policy = await loadPolicy(db.db);
+      let pbxUnavailable: string | undefined;
+      const rest = env.ari.password ? createAriRest(env.ari.url, env.ari.user, env.ari.password, env.ari.requestTimeoutMs) : undefined;
+      const endpointStatus = async (endpoint: string) => {
+        if (rest) {
+          try {
+            return await endpointStatusOf(rest, endpoint);
+          } catch (err) {
+            pbxUnavailable = `ARI at ${env.ari.url}: ${(err as Error).message}; the route assumes the agent is available`;
+          }
+        } else {
+          pbxUnavailable = 'ARI_PASSWORD is not set; the route assumes the agent is available';
+        }
+        return { reachable: true, inCall: false };
+      };
+      const now = Date.now();
+      const decision = await decideInbound({ policy: () => policy, lookUp: createCallMemoryLookup(db.db), endpointStatus }, { callerNumber: number, trunk: opts.trunk }, now);
+      const lastEver = !decision.remembered && decision.customer ? await lastOutboundCallEver(db.db, decision.customer) : null;
+      if (opts.json) {
+        console.log(JSON.stringify({ caller: number, trunk: opts.trunk, decision, lastEver, pbxUnavailable }, null, 2));
+        return;
+      }
+      const lines = describeInbound({ caller: number, trunk: opts.trunk, memory: policy.memory, decision, lastEver, pbxUnavailable, now, mask: policy.privacy.maskNumbersInLogs });
+      console.log(lines.join('\n'));
     }),
   );
 

@@ -1,6 +1,6 @@
 import { numberForLog, type Logger } from '../log.js';
 import { normalizeCallerNumber } from '../phone/caller-number.js';
-import { agentState, memoryWindowStart, routeInbound, type InboundRoute } from '../policy/call-memory.js';
+import { agentState, memoryWindowStart, routeInbound, type InboundRoute, type RememberedCall } from '../policy/call-memory.js';
 import { resolveTrunk } from '../policy/trunk.js';
 import { CallGoneError, type EndpointStatus, type InboundCall } from '../pbx/call-control.js';
 import { withTimeout } from '../pbx/with-timeout.js';
@@ -23,6 +23,44 @@ export interface InboundFlowDeps {
   now?: () => number;
 }
 
+/** What routing an inbound call needs: the policy, the look-up, the PBX's word on an agent. */
+export type InboundDecisionDeps = Pick<InboundFlowDeps, 'policy' | 'lookUp' | 'databaseUp' | 'endpointStatus'>;
+
+/** A route, and the facts it was decided on (for the record, the log and `callpolicy explain inbound`). */
+export type InboundDecision = InboundRoute & {
+  agentEndpoint?: string;
+  /** The most recent outbound call to the customer inside the window, if any. */
+  remembered: RememberedCall | null;
+  /** What the PBX said of the remembered agent's endpoint (not asked for a paused agent). */
+  agentStatus?: EndpointStatus;
+};
+
+/**
+ * Where a call from `callerNumber` on `trunk` goes at `at`: the caller's number read as the trunk's
+ * country writes numbers, the look-up, the agent's state from the PBX (or a pause), the route.
+ */
+export async function decideInbound(deps: InboundDecisionDeps, call: { callerNumber: string; trunk: string }, at: number): Promise<InboundDecision> {
+  const policy = deps.policy();
+  const settings = policy.memory;
+  const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
+  const caller = normalizeCallerNumber(call.callerNumber, trunk.country);
+  if (settings.mode === 'off' || !caller.ok) return { ...routeInbound({ caller, remembered: null, agent: null, now: at }, settings), remembered: null };
+  if (deps.databaseUp && !deps.databaseUp()) return { kind: 'ivr', reason: 'lookup_failed', agentId: null, customer: caller.e164, remembered: null };
+
+  const remembered = await deps.lookUp(caller.e164, new Date(memoryWindowStart(settings, at)), { answeredOnly: !settings.countUnanswered });
+  const profile = remembered ? policy.inventory.agentById(remembered.agentId) : undefined;
+  let agent = null;
+  let agentStatus: EndpointStatus | undefined;
+  if (profile) {
+    const paused = policy.pausedAgents.has(profile.id);
+    // A paused agent is unavailable whatever the PBX says: no need to ask it.
+    if (!paused) agentStatus = await deps.endpointStatus(profile.endpoint);
+    agent = { id: profile.id, state: agentState(agentStatus ?? { reachable: true, inCall: false }, paused) };
+  }
+  const route = routeInbound({ caller, remembered, agent, now: at }, settings);
+  return { ...route, agentEndpoint: profile?.endpoint, remembered, agentStatus };
+}
+
 /**
  * A customer's call from a trunk: find who last called them, ask the PBX about that agent, route.
  * Whatever fails on the way (database, PBX, a bad number) sends the call to the IVR, never drops it.
@@ -30,35 +68,13 @@ export interface InboundFlowDeps {
 export function createInboundFlow(deps: InboundFlowDeps) {
   const now = deps.now ?? Date.now;
 
-  async function decide(call: InboundCall): Promise<InboundRoute & { agentEndpoint?: string }> {
-    const policy = deps.policy();
-    const settings = policy.memory;
-    const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
-    const caller = normalizeCallerNumber(call.callerNumber, trunk.country);
-    const at = now();
-    if (settings.mode === 'off' || !caller.ok) return routeInbound({ caller, remembered: null, agent: null, now: at }, settings);
-    if (deps.databaseUp && !deps.databaseUp()) return { kind: 'ivr', reason: 'lookup_failed', agentId: null, customer: caller.e164 };
-
-    const remembered = await deps.lookUp(caller.e164, new Date(memoryWindowStart(settings, at)), { answeredOnly: !settings.countUnanswered });
-    const profile = remembered ? policy.inventory.agentById(remembered.agentId) : undefined;
-    let agent = null;
-    if (profile) {
-      const paused = policy.pausedAgents.has(profile.id);
-      // A paused agent is unavailable whatever the PBX says: no need to ask it.
-      const status = paused ? { reachable: true, inCall: false } : await deps.endpointStatus(profile.endpoint);
-      agent = { id: profile.id, state: agentState(status, paused) };
-    }
-    const route = routeInbound({ caller, remembered, agent, now: at }, settings);
-    return { ...route, agentEndpoint: profile?.endpoint };
-  }
-
   async function handle(call: InboundCall): Promise<void> {
     const decidedAt = new Date(now());
     const started = performance.now();
     const log = deps.logger.child({ channel: call.id, direction: 'inbound' });
     let route: InboundRoute & { agentEndpoint?: string };
     try {
-      route = await withTimeout(decide(call), deps.timeoutMs ?? 500, 'call memory look-up');
+      route = await withTimeout(decideInbound(deps, call, decidedAt.getTime()), deps.timeoutMs ?? 500, 'call memory look-up');
     } catch (err) {
       route = { kind: 'ivr', reason: 'lookup_failed', agentId: null, customer: null };
       log.error({ err: (err as Error).message }, 'call memory look-up failed; the call goes to the IVR');

@@ -38,3 +38,14 @@ export function createCallMemoryLookup(db: Db): CallMemoryLookup {
     return row ? { agentId: row.agentId!, at: row.decidedAt.getTime(), answered: row.answeredAt !== null } : null;
   };
 }
+
+/** The most recent outbound call to the customer at any time (for explanations, not for calls). */
+export async function lastOutboundCallEver(db: Db, customerE164: string): Promise<{ agentId: string; at: number; answered: boolean } | null> {
+  const [row] = await db
+    .select({ agentId: calls.agentId, decidedAt: calls.decidedAt, answeredAt: calls.answeredAt })
+    .from(calls)
+    .where(and(eq(calls.customerE164, customerE164), sql`${calls.direction} = 'outbound'`, isNotNull(calls.agentId)))
+    .orderBy(desc(calls.decidedAt))
+    .limit(1);
+  return row ? { agentId: row.agentId!, at: row.decidedAt.getTime(), answered: row.answeredAt !== null } : null;
+}

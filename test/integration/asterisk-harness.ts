@@ -75,6 +75,8 @@ export async function callThrough(
 
 export interface InProcessAdapter {
   adapter: Adapter;
+  /** The adapter's database (for the CLI). */
+  databaseUrl: string;
   /** Applies a policy file's text (as `callpolicy apply` does) and reloads the adapter. */
   apply(yaml: string): Promise<void>;
   /** Stops the adapter, drops its database and removes its data folder. */
@@ -92,6 +94,7 @@ export async function startInProcessAdapter(): Promise<InProcessAdapter> {
   const locator = createLocator();
   return {
     adapter,
+    databaseUrl: db.url,
     async apply(yaml) {
       await applyPolicy(adapter.db.db, parsePolicyFile(yaml, 'test.yaml'), (n) => locator.locate(n));
       await adapter.reload();

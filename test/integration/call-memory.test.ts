@@ -14,6 +14,7 @@ import { placeCall, runLoad, startAgentPhone, startTrunk, type CallResult, type 
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { callThrough, startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
+import { runCli } from '../support/fault-rig.js';
 import { AGENT_ONE, AGENT_TWO, CUSTOMER_PORT, CUSTOMER_PORT_2, IVR_PHONE, OFFLINE_AGENT, TRUNK_PORT, VOICEMAIL_PHONE } from './topology.js';
 
 const env = integrationEnv();
@@ -222,6 +223,43 @@ describe('agent-first (mode 2)', () => {
   });
 });
 
+describe('the administrator: callpolicy explain inbound, pause, unpause', () => {
+  beforeAll(() => running.apply(policy('{ mode: agent-first, ringSeconds: 5 }')));
+  const cli = (...args: string[]) =>
+    runCli({ ...process.env, DATABASE_URL: running.databaseUrl, ARI_URL: env.ariUrl, ARI_USER: env.ariUser, ARI_PASSWORD: env.ariPassword, LOG_LEVEL: 'silent' }, ...args);
+
+  test('explain says where a call would go now and why, asking the PBX about the agent, without placing a call', async () => {
+    await rememberCall('alice', 'PJSIP/1001', '+14155550311', 2);
+    await rememberCall('bob', 'PJSIP/1002', '+14155550312', 80);
+    const hit = cli('explain', 'inbound', '4155550311');
+    assert.match(hit, /last call: agent alice, 2\.0 h ago, answered/);
+    assert.match(hit, /agent now: registered, not in a call \(asked the PBX\)/);
+    assert.match(hit, /route: +ring agent alice \(PJSIP\/1001\) for 5 s; no answer: the IVR/);
+    assert.doesNotMatch(hit, /4155550311/, 'the number is masked (privacy.maskNumbersInLogs)');
+    const old = cli('explain', 'inbound', '+14155550312');
+    assert.match(old, /last call: agent bob, 80\.0 h ago \(outside the window\)/);
+    assert.match(old, /route: +the IVR, because the last call from an agent is older than the window/);
+    assert.match(cli('explain', 'inbound', 'anonymous'), /the IVR, because the caller withheld the number/);
+    const json = JSON.parse(cli('explain', 'inbound', '+14155550311', '--json')) as { decision: { kind: string; agentId: string } };
+    assert.deepEqual([json.decision.kind, json.decision.agentId], ['agent', 'alice']);
+    await adapter.flushRecords();
+    assert.equal((await adapter.db.db.select().from(calls).where(eq(calls.direction, 'inbound'))).filter((r) => r.customerE164 === '+14155550311').length, 0, 'no call was placed');
+  });
+
+  test('pause and unpause from the CLI reach the running adapter (NOTIFY), and explain tells', async () => {
+    await rememberCall('alice', 'PJSIP/1001', '+14155550322', 1);
+    assert.equal(cli('pause', 'alice', '--note', 'lunch'), 'alice: paused');
+    assert.match(cli('pauses'), /alice {2}lunch/);
+    assert.match(cli('explain', 'inbound', '+14155550322'), /the IVR, because the agent is paused/);
+    await waitUntil(() => adapter.policy().pausedAgents.has('alice'));
+    assert.equal((await customerCalls('+14155550322')).finalStatus, 200);
+    assert.equal((await ivr.nextInvite(3000)).fromUser, '+14155550322');
+    assert.equal(cli('unpause', 'alice'), 'alice: available');
+    await waitUntil(() => !adapter.policy().pausedAgents.has('alice'));
+    assert.throws(() => cli('pause', 'nobody'), /unknown agent 'nobody'/);
+  });
+});
+
 describe('a Chinese trunk: every national form is one customer', () => {
   beforeAll(() => running.apply(policy('{ mode: agent-first }', 'CN')));
 
@@ -379,4 +417,11 @@ async function waitForEndpointChannels(endpoint: string, count: number): Promise
     await sleep(50);
   }
   throw new Error(`${endpoint} never had ${count} channel(s)`);
+}
+
+async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
+  for (const until = Date.now() + ms; !cond(); ) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(50);
+  }
 }

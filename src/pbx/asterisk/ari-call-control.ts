@@ -20,7 +20,7 @@ import {
   type OutboundCall,
 } from '../call-control.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
-import { AriHttpError, createAriRest, type AriRest } from './ari-rest.js';
+import { AriHttpError, createAriRest, endpointStatusOf, type AriRest } from './ari-rest.js';
 import { createWsRest, type RestResponseEvent, type WsSocket } from './ari-ws-rest.js';
 
 export interface AriOptions {
@@ -386,18 +386,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     return { following, gone };
   }
 
-  /** PJSIP/1001: reachable when ARI says online; in a call when it has channels. Unknown endpoint: offline. */
-  async function endpointStatus(endpoint: string): Promise<EndpointStatus> {
-    const slash = endpoint.indexOf('/');
-    if (slash <= 0 || slash === endpoint.length - 1) throw new Error(`not a PBX endpoint like PJSIP/1001: ${JSON.stringify(endpoint.slice(0, 40))}`);
-    const e = await request('endpoints.get', (r) =>
-      r.getEndpoint(endpoint.slice(0, slash), endpoint.slice(slash + 1)).catch((err: unknown) => {
-        if (err instanceof AriHttpError && err.status === 404) return null;
-        throw err;
-      }),
-    );
-    return e ? { reachable: e.state === 'online', inCall: (e.channel_ids?.length ?? 0) > 0 } : { reachable: false, inCall: false };
-  }
+  const endpointStatus = (endpoint: string): Promise<EndpointStatus> => request('endpoints.get', (r) => endpointStatusOf(r, endpoint));
 
   return {
     kind: 'asterisk',

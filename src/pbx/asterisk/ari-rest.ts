@@ -13,6 +13,8 @@ export class AriHttpError extends Error {
   }
 }
 
+import type { EndpointStatus } from '../call-control.js';
+
 /** Where `continue` sends a channel. */
 export interface DialplanTarget {
   context: string;
@@ -89,4 +91,20 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
       await call('PUT', `/applications/${encodeURIComponent(app)}/eventFilter`, {}, { allowed: types.map((type) => ({ type })) });
     },
   };
+}
+
+/**
+ * An agent's endpoint (PJSIP/1001) as ARI reports it: reachable when "online", in a call when it
+ * has channels; an endpoint Asterisk does not know is offline. A name that is no endpoint throws.
+ */
+export async function endpointStatusOf(rest: Pick<AriRest, 'getEndpoint'>, endpoint: string): Promise<EndpointStatus> {
+  const slash = endpoint.indexOf('/');
+  if (slash <= 0 || slash === endpoint.length - 1) throw new Error(`not a PBX endpoint like PJSIP/1001: ${JSON.stringify(endpoint.slice(0, 40))}`);
+  try {
+    const e = await rest.getEndpoint(endpoint.slice(0, slash), endpoint.slice(slash + 1));
+    return { reachable: e.state === 'online', inCall: (e.channel_ids?.length ?? 0) > 0 };
+  } catch (err) {
+    if (err instanceof AriHttpError && err.status === 404) return { reachable: false, inCall: false };
+    throw err;
+  }
 }
