@@ -8,9 +8,11 @@
 //      every 10,000 calls up to 100,000;
 //  (4) the ceiling: call rate raised in steps for both paths (A B at each step, 1 s talk); the
 //      highest rate with 0 failed calls and p99 under 100 ms, per path, and their ratio;
-//  (5) the floor: the adapter stopped, a raw websocket Stasis app (no ari-client, no policy) sends the
+//  (5) inbound calls (call memory): the customer's INVITE to the first 180/200, through the adapter
+//      against the same call without it (straight to the IVR; a plain Dial of the agent), A B A B;
+//  (6) the floor: the adapter stopped, a raw websocket Stasis app (no ari-client, no policy) sends the
 //      same requests; its added delay against plain Dial is what Stasis itself costs here;
-//  (6) call memory's look-up with BENCH_LOOKUP_ROWS (10,000,000) outbound call rows in PostgreSQL.
+//  (7) call memory's look-up with BENCH_LOOKUP_ROWS (10,000,000) outbound call rows in PostgreSQL.
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
 // (100000), BENCH_MEMORY_RATE (200 calls/s), BENCH_CEILING_STEPS (50,100,150,200,250,300; empty:
 // skip), BENCH_CEILING_SECONDS (20 per step and path), BENCH_LOOKUP_ROWS (10000000).
@@ -20,6 +22,7 @@ import { createTempDatabase } from '../support/temp-database.js';
 import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js';
 import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
 import { benchApply } from './apply-bench.js';
+import { addedLine, benchInbound } from './inbound-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
 import { benchMemoryLookup } from './memory-lookup-bench.js';
 import { startRawStasisApp } from './raw-stasis-app.js';
@@ -130,7 +133,15 @@ async function main() {
       console.log(`  highest rate that holds: plain Dial ${best.plain} calls/s, adapter ${best.adapter} calls/s, ratio ${best.plain ? fmt(best.adapter / best.plain) : 'n/a'}`);
     }
 
-    console.log(`\n== (5) the floor: a raw websocket Stasis app instead of the adapter (same dialplan, same requests), ${RATE} calls/s`);
+    console.log(`\n== (5) inbound calls, the customer's INVITE to the first 180/200, ${RATE} calls/s, ${CALLS} calls per path, A B A B`);
+    for (const [base, through] of await benchInbound({ databaseUrl: db.url, rate: RATE, calls: CALLS })) {
+      console.log(row(base!.name, base!.sorted));
+      console.log(row(through!.name, through!.sorted));
+      console.log(`  ${addedLine(base!, through!)}`);
+      failed += base!.failed + through!.failed;
+    }
+
+    console.log(`\n== (6) the floor: a raw websocket Stasis app instead of the adapter (same dialplan, same requests), ${RATE} calls/s`);
     await stack.stopAdapter();
     const raw = await startRawStasisApp({ ariUrl: stack.sandbox.ariUrl, user: stack.sandbox.ariUser, password: stack.sandbox.ariPassword, app: stack.sandbox.appName, callerId: '+12125550100', callerName: 'ACME Support' });
     try {
@@ -148,7 +159,7 @@ async function main() {
     console.log(`\nfailed calls in all: ${failed}`);
 
     const memoryRows = Number(process.env.BENCH_LOOKUP_ROWS ?? 10_000_000);
-    console.log(`\n== (6) call memory look-up, ${memoryRows.toLocaleString('en')} outbound call rows, 1,000,000 customers, half the look-ups for numbers never called`);
+    console.log(`\n== (7) call memory look-up, ${memoryRows.toLocaleString('en')} outbound call rows, 1,000,000 customers, half the look-ups for numbers never called`);
     const m = await benchMemoryLookup(memoryRows);
     console.log(`  rows loaded in ${fmt(m.loadMs / 1000, 1)} s; 10,000 look-ups (${m.hit} found a call in the 72 h window): p50 ${fmt(m.p50us)} us  p99 ${fmt(m.p99us)} us  max ${fmt(m.maxUs, 0)} us`);
   } finally {

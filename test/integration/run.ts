@@ -12,31 +12,11 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
-import { AGENTS, CUSTOMER_PORT, CUSTOMER_PORT_2, DEFAULT_NUMBER, EMERGENCY_NUMBER, IVR_PHONE, TRUNK_PORT, VOICEMAIL_PHONE } from './topology.js';
+import { AGENTS, CUSTOMER_PORT, CUSTOMER_PORT_2, DEFAULT_NUMBER, EMERGENCY_NUMBER, TEST_EXTENSIONS, TRUNK_PORT } from './topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 const WORK_DIR = path.join(HERE, '.work');
-
-// For sandbox-harness.test.ts: a call from the trunk to "agent-<endpoint>" rings that agent's
-// phone directly, without the adapter. No number matches it. ("[n]": a bare n in a pattern
-// means any digit 2-9.)
-const HARNESS_EXTENSIONS = `
-[from-trunk]
-exten => _age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:6})},10)
- same => n,Hangup()
-
-; The IVR (CALLPOLICY_IVR_CONTEXT): rings the IVR's phone, so a test sees which calls reached it.
-[ivr]
-exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30)
- same => n,Hangup()
-
-; Voicemail (CALLPOLICY_VOICEMAIL_CONTEXT): rings the voicemail's phone, the mailbox in the caller name.
-[test-voicemail]
-exten => _X.,1,Set(CALLERID(name)=voicemail \${EXTEN})
- same => n,Dial(PJSIP/${VOICEMAIL_PHONE.endpoint},30)
- same => n,Hangup()
-`;
 
 function log(message: string): void {
   process.stderr.write(`[test:integration] ${message}\n`);
@@ -101,7 +81,7 @@ async function main(): Promise<number> {
         agents: AGENTS,
         trunkPort: TRUNK_PORT,
         trunkExtraPorts: [CUSTOMER_PORT, CUSTOMER_PORT_2],
-        extraExtensions: HARNESS_EXTENSIONS,
+        extraExtensions: TEST_EXTENSIONS,
         defaultNumber: DEFAULT_NUMBER,
         emergencyNumber: EMERGENCY_NUMBER,
         verbose: Number(process.env['CALLPOLICY_ASTERISK_VERBOSE'] ?? 3),

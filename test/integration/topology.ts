@@ -34,3 +34,28 @@ export const EMERGENCY_NUMBER = '+15550000911';
  * "9" + the number. Emergency numbers are dialled directly or after the 9.
  */
 export const OUTSIDE_LINE = '9';
+
+/**
+ * Dialplan the tests add to the shipped files: the trunk side's test routes (a customer calls
+ * "agent-<endpoint>": that agent's phone directly; "direct-<n>": straight to the IVR; neither
+ * matches a number, and neither asks the adapter; "[n]": a bare n in a pattern means any digit
+ * 2-9), the IVR and the voicemail.
+ */
+export const TEST_EXTENSIONS = `
+[from-trunk]
+exten => _age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:6})},10)
+ same => n,Hangup()
+; Straight to the IVR, the adapter never asked (the benchmark's baseline for inbound calls).
+exten => _direct-X.,1,Goto(ivr,s,1)
+
+; The IVR (CALLPOLICY_IVR_CONTEXT): rings the IVR's phone, so a test sees which calls reached it.
+[ivr]
+exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30)
+ same => n,Hangup()
+
+; Voicemail (CALLPOLICY_VOICEMAIL_CONTEXT): rings the voicemail's phone, the mailbox in the caller name.
+[test-voicemail]
+exten => _X.,1,Set(CALLERID(name)=voicemail \${EXTEN})
+ same => n,Dial(PJSIP/${VOICEMAIL_PHONE.endpoint},30)
+ same => n,Hangup()
+`;

@@ -122,3 +122,15 @@ test('a continue to a place in the dialplan carries context, extension and prior
   rest.onResponse({ request_id: sent[0]!.request_id, status_code: 204 });
   await c;
 });
+
+test("an agent's endpoint is read over the websocket; an unknown endpoint keeps its 404", async () => {
+  const { rest, sent } = setup();
+  const known = rest.getEndpoint('PJSIP', '1001');
+  assert.deepEqual([sent[0]!.method, sent[0]!.uri], ['GET', 'endpoints/PJSIP/1001']);
+  rest.onResponse({ request_id: sent[0]!.request_id, status_code: 200, message_body: '{"technology":"PJSIP","resource":"1001","state":"online","channel_ids":["c9"]}' });
+  assert.deepEqual(await known, { technology: 'PJSIP', resource: '1001', state: 'online', channel_ids: ['c9'] });
+  const unknown = rest.getEndpoint('PJSIP', 'x/../1002');
+  assert.equal(sent[1]!.uri, 'endpoints/PJSIP/x%2F..%2F1002');
+  rest.onResponse({ request_id: sent[1]!.request_id, status_code: 404, message_body: '{"message":"Endpoint not found"}' });
+  await assert.rejects(unknown, (err: unknown) => err instanceof AriHttpError && err.status === 404);
+});

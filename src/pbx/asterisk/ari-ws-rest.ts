@@ -1,7 +1,7 @@
 import { AriHttpError, continueQuery, type AriRest, type DialplanTarget } from './ari-rest.js';
 
 /**
- * The calls on the decision path (continue, or a variable and continue) as REST requests over
+ * The calls on the decision path (continue, a variable and continue, an agent's endpoint) as REST requests over
  * the ARI websocket itself (Asterisk 22: a `RESTRequest` message, answered by a `RESTResponse`
  * event with the same request_id). No HTTP request, no new connection: Asterisk reads the
  * websocket's messages one after the other (res/ari/ari_websockets.c: one loop reads a message,
@@ -83,6 +83,11 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
         return Promise.reject(new Error(`POST ${ch(channelId)}/continue: the ARI websocket closed between two writes`));
       }
       return Promise.all([sent.set, sent.go]).then(() => undefined);
+    },
+    // Call memory asks for the remembered agent's state while the customer's call waits.
+    getEndpoint(technology, resource) {
+      const sent = send('GET', `endpoints/${encodeURIComponent(technology)}/${encodeURIComponent(resource)}`);
+      return sent ? sent.then((body) => JSON.parse(body) as { state?: string; channel_ids?: string[] }) : fallback.getEndpoint(technology, resource);
     },
     onResponse(event) {
       const waiting = event.request_id ? pending.get(event.request_id) : undefined;
