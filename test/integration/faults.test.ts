@@ -9,6 +9,9 @@
 // - emergency calls reach the trunk at once (answered, PDD under 1 s) whatever the adapter does;
 // - records: once the database is back, one row per call that reached the adapter (its
 //   "outbound caller ID" log lines), each with its end (ended_at) once the calls are over.
+// - inbound calls: a customer whom carol (1003) called an hour ago calls the DID at 2/s (call memory,
+//   agent-first): none fails (outside Asterisk's own restart), each reaches carol's phone or the
+//   IVR's within 2.5 s, and every inbound call the adapter routed is recorded.
 // One line of figures per fault (console.log, "[fault] ...") for the closing notes.
 //
 // Faults: adapter SIGKILL (left dead; restarted 3 s later), Asterisk `core restart now`,
@@ -23,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { asteriskCli, asteriskRootDir, findAsteriskProcesses } from '../sandbox/asterisk-sandbox.js';
-import { runLoadPerCall, startTrunk, type LoadCall, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
+import { runLoadPerCall, startAgentPhone, startTrunk, type LoadCall, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
 import {
   Checks,
   adapterEnvironment,
@@ -35,6 +38,7 @@ import {
   pddSummary,
   problemsInLog,
   readAdapterLog,
+  readCallRows,
   runCli,
   startAdapterProcess,
   startDelayProxy,
@@ -50,7 +54,7 @@ import {
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { integrationEnv } from './env.js';
-import { AGENT_ONE, AGENT_TWO, DEFAULT_NUMBER, EMERGENCY_NUMBER, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
+import { AGENT_ONE, AGENT_THREE, AGENT_TWO, CUSTOMER_PORT, DEFAULT_NUMBER, EMERGENCY_NUMBER, IVR_PHONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const ienv = integrationEnv();
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -65,6 +69,9 @@ const EMERGENCY_PDD_LIMIT_MS = 1000;
 const EMERGENCY_EVERY_MS = 2000;
 /** The adapter writes every 100 ms; SIGKILL may take the last unwritten batch with it. */
 const UNFLUSHED_AT_KILL_MS = 300;
+/** Inbound: a customer carol called an hour ago calls the DID back, at 2 calls/s. */
+const REMEMBERED = '+14155550177';
+const INBOUND_RATE = 2;
 const POOL = ['+14155550100', '+14155550101', '+14155550102', '+14155550103', '+14155550104', '+14155550105', '+14155550106', '+14155550107'];
 
 const POLICY = `
@@ -77,14 +84,21 @@ trunks:
 groups: [sales]
 numbers:
 ${POOL.map((n) => `  - { number: "${n}", groups: [sales] }`).join('\n')}
+memory: { mode: agent-first, ringSeconds: 5 }
 agents:
   - { id: alice, endpoint: PJSIP/${AGENT_ONE.endpoint}, groups: [sales] }
   - { id: bob, endpoint: PJSIP/${AGENT_TWO.endpoint}, groups: [sales] }
+  - { id: carol, endpoint: PJSIP/${AGENT_THREE.endpoint}, groups: [sales] }
 `;
+
+/** Empties the records, keeping the call carol made to the customer who calls back. */
+const resetCalls = () => truncateCalls(dbUrl, { agentId: 'carol', endpoint: `PJSIP/${AGENT_THREE.endpoint}`, customer: REMEMBERED });
 
 let pgi: PrivatePostgres;
 let dbUrl: string;
 let trunk: Trunk;
+let carolPhone: Trunk;
+let ivrPhone: Trunk;
 let adapterEnv: NodeJS.ProcessEnv;
 let adapters: AdapterProcess[] = [];
 let proxy: DelayProxy | undefined;
@@ -115,12 +129,16 @@ beforeAll(async () => {
   writeFileSync(policyFile, POLICY);
   runCli(adapterEnv, 'apply', policyFile);
   trunk = await startTrunk({ port: TRUNK_PORT, traceMessages: false });
+  carolPhone = await startAgentPhone({ port: AGENT_THREE.port, traceMessages: false, holdMs: 60_000 });
+  ivrPhone = await startAgentPhone({ port: IVR_PHONE.port, traceMessages: false, holdMs: 60_000 });
 });
 
 afterAll(async () => {
   for (const a of adapters) await a.stop();
   await proxy?.close();
   await trunk?.stop();
+  await carolPhone?.stop();
+  await ivrPhone?.stop();
   await pgi?.destroy();
 });
 
@@ -154,6 +172,15 @@ interface FaultRun {
   decided: Map<string, LogLine>;
   rows: CallRow[];
   rowsError?: string;
+  inbound: {
+    calls: LoadCall[];
+    /** INVITEs at carol's phone (memory) and at the IVR's, during the run. */
+    toAgent: number;
+    toIvr: number;
+    /** "inbound route" log lines by channel: the calls the adapter routed. */
+    routed: Map<string, LogLine>;
+    rows: CallRow[];
+  };
 }
 
 /** Reads the log until its decisions stop growing (a late decision is logged seconds after its call). */
@@ -187,14 +214,18 @@ async function runWithFault(opts: {
   recordsDone?: (rows: CallRow[], decided: Map<string, LogLine>) => boolean;
 }): Promise<FaultRun> {
   await trunk.takeInvites();
+  await carolPhone.takeInvites();
+  await ivrPhone.takeInvites();
   const emergency = startEmergencyCalls({ fromPort: AGENT_TWO.port, fromUser: AGENT_TWO.endpoint, server: ienv.sipServer, dialled: '911', everyMs: EMERGENCY_EVERY_MS });
   const t0 = Date.now();
-  const [load, fault] = await Promise.allSettled([
+  const [load, inbound, fault] = await Promise.allSettled([
     runLoadPerCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: `${OUTSIDE_LINE}${CALLEE}`, rate: RATE, calls: opts.calls, holdMs: HOLD_MS, recvTimeoutMs: 6000, server: ienv.sipServer }),
+    runLoadPerCall({ fromPort: CUSTOMER_PORT, fromUser: REMEMBERED, to: '+15550001000', rate: INBOUND_RATE, calls: Math.ceil((opts.calls / RATE) * INBOUND_RATE), holdMs: HOLD_MS, recvTimeoutMs: 12_000, server: ienv.sipServer }),
     opts.fault(t0),
   ]);
   const emergencyCalls = await emergency.stop();
   if (load.status === 'rejected') throw load.reason;
+  if (inbound.status === 'rejected') throw inbound.reason;
   if (fault.status === 'rejected') throw fault.reason;
   await sleep(300);
   const invites = await trunk.takeInvites();
@@ -206,7 +237,17 @@ async function runWithFault(opts: {
     return [...d.keys()].every((id) => byId.get(id)?.endedAt);
   });
   const { rows, error } = await waitForRows(dbUrl, (rows) => done(rows, decided), opts.recordsWithinMs);
+  const routed = new Map(log.filter((l) => l.msg === 'inbound route' && typeof l.channel === 'string').map((l) => [l.channel as string, l]));
+  // Inbound rows are written in the same batches as outbound ones: those are in by now, or late for the same reason.
+  const inboundRows = await readCallRows(dbUrl, 'inbound').catch(() => []);
   return {
+    inbound: {
+      calls: inbound.value.calls,
+      toAgent: (await carolPhone.takeInvites()).filter((i) => i.fromUser === REMEMBERED).length,
+      toIvr: (await ivrPhone.takeInvites()).filter((i) => i.fromUser === REMEMBERED).length,
+      routed,
+      rows: inboundRows,
+    },
     t0,
     calls: load.value.calls,
     statuses: load.value.statuses,
@@ -293,6 +334,24 @@ function judge(name: string, run: FaultRun, v: Verdict, checks = new Checks(name
     noEnd.length === noEndAllowed.length,
     `records: ${noEnd.length - noEndAllowed.length} rows have no end once the calls are over (e.g. ${noEnd.filter((r) => !(v.mayLackEnd?.(r) ?? false)).slice(0, 3).map((r) => `${r.channelId} decided at +${r.decidedAt.getTime() - run.t0} ms, ${r.action}/${r.reason}`).join(', ')})`,
   );
+  // Inbound calls (call memory): every one reaches carol or the IVR, none waits past the bound.
+  const inCounted = run.inbound.calls.filter((c) => !inWindow(c.invitedAt, down));
+  const inFailed = inCounted.filter((c) => c.finalStatus !== 200);
+  const inSlow = inCounted.filter((c) => (c.pddMs ?? 0) >= PDD_LIMIT_MS);
+  const inAnswered = run.inbound.calls.filter((c) => c.finalStatus === 200).length;
+  const inPdd = pddSummary(inCounted.filter((c) => c.finalStatus === 200 && c.pddMs !== null).map((c) => c.pddMs!));
+  const inRows = new Map(run.inbound.rows.map((r) => [r.channelId, r]));
+  const inUnrecorded = [...run.inbound.routed.values()].filter((d) => !inRows.has(d.channel!) && !(v.mayBeUnrecorded?.(d) ?? false));
+  console.log(
+    `[fault] ${name}: inbound placed ${run.inbound.calls.length}, answered ${inAnswered}, failed ${inFailed.length}${down.length ? ' (Asterisk-down calls excluded)' : ''}; ` +
+      `to carol ${run.inbound.toAgent}, to the IVR ${run.inbound.toIvr}; PDD p50 ${ms(inPdd.p50)} p99 ${ms(inPdd.p99)} max ${ms(inPdd.max)}; ` +
+      `routed by the adapter ${run.inbound.routed.size}, recorded ${run.inbound.rows.length}; reasons ${JSON.stringify(countBy(run.inbound.rows.map((r) => r.reason)))}`,
+  );
+  checks.check(inFailed.length === 0, `inbound calls: ${inFailed.length} failed (${inFailed.slice(0, 5).map((c) => `#${c.call} at +${c.invitedAt - run.t0} ms: ${c.finalStatus ?? 'no answer'}`).join(', ')})`);
+  checks.check(inSlow.length === 0 && inPdd.n > 0, `inbound calls: ${inSlow.length} waited ${PDD_LIMIT_MS} ms or more for the first ring (max ${ms(inPdd.max)})`);
+  checks.check(run.inbound.toAgent + run.inbound.toIvr >= inAnswered, `inbound calls: ${inAnswered} answered but only ${run.inbound.toAgent} reached carol and ${run.inbound.toIvr} the IVR`);
+  checks.check(inUnrecorded.length === 0, `inbound records: ${inUnrecorded.length} routed calls have no row (e.g. ${inUnrecorded.slice(0, 3).map((d) => `${d.channel} at +${(d.time ?? 0) - run.t0} ms`).join(', ')})`);
+  checks.check(run.inbound.rows.length <= run.inbound.calls.length, `inbound records: ${run.inbound.rows.length} rows for ${run.inbound.calls.length} calls`);
   if (v.allDecided) {
     checks.check(dflt === 0 && other === 0 && pool === run.loadInvites.length, `decisions: ${dflt} calls left with the default caller ID, ${other} with another number, ${pool} with a pool number (all should be pool numbers)`);
   }
@@ -306,7 +365,7 @@ describe('faults under 10 calls/s', () => {
     const logFile = path.join(WORK, 'adapter-1a.log');
     const adapter = startAdapter(logFile);
     await adapter.waitHealthy(20_000);
-    await truncateCalls(dbUrl);
+    await resetCalls();
     let killAt = 0;
     const run = await runWithFault({
       logFile,
@@ -346,7 +405,7 @@ describe('faults under 10 calls/s', () => {
     const logFile = path.join(WORK, 'adapter-1b.log');
     const first = startAdapter(logFile);
     await first.waitHealthy(20_000);
-    await truncateCalls(dbUrl);
+    await resetCalls();
     let killAt = 0;
     let restartAt = 0;
     let readyAt = 0;
@@ -377,7 +436,7 @@ describe('faults under 10 calls/s', () => {
     const logFile = path.join(WORK, 'adapter-3.log');
     const adapter = startAdapter(logFile);
     await adapter.waitHealthy(20_000);
-    await truncateCalls(dbUrl);
+    await resetCalls();
     let restartAt = 0;
     let restartedAt = 0;
     const run = await runWithFault({
@@ -404,7 +463,7 @@ describe('faults under 10 calls/s', () => {
     const logFile = path.join(WORK, 'adapter-4.log');
     const adapter = startAdapter(logFile);
     await adapter.waitHealthy(20_000);
-    await truncateCalls(dbUrl);
+    await resetCalls();
     let stopAt = 0;
     let startAt = 0;
     let healthDuring = '';
@@ -437,7 +496,7 @@ describe('faults under 10 calls/s', () => {
     const first = startAdapter(logFile);
     await first.waitHealthy(20_000);
     await first.stop();
-    await truncateCalls(dbUrl);
+    await resetCalls();
     await pgi.stop('fast');
     const stoppedAt = Date.now();
     const adapter = startAdapter(logFile);
@@ -484,7 +543,7 @@ describe('faults under 10 calls/s', () => {
     // within the adapter's own 2 s limit but "continue" comes after the dialplan gave up: decided,
     // overtaken by the PBX. 2.5 s: StasisStart arrives after the dialplan gave up.
     for (const delay of [300, 1700, 2500]) {
-      await truncateCalls(dbUrl);
+      await resetCalls();
       proxy.setDelay(delay);
       const run = await runWithFault({ logFile, calls: 70, recordsWithinMs: 15_000, fault: async () => undefined });
       // What the PBX did (the trunk's From) against what was recorded (the end's final action, else the decision).
@@ -520,7 +579,7 @@ describe('faults under 10 calls/s', () => {
     const logFile = path.join(WORK, 'adapter-2.log');
     const adapter = startAdapter(logFile);
     await adapter.waitHealthy(20_000);
-    await truncateCalls(dbUrl);
+    await resetCalls();
     let restartAt = 0;
     let ariDownAt = 0;
     let ariBackAt = 0;

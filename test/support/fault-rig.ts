@@ -201,12 +201,15 @@ export interface CallRow {
   endEstimated: boolean;
 }
 
-export async function readCallRows(databaseUrl: string): Promise<CallRow[]> {
+/** The recorded calls of one direction (outbound: the agents' calls; inbound: the customers'). */
+export async function readCallRows(databaseUrl: string, direction: 'outbound' | 'inbound' = 'outbound'): Promise<CallRow[]> {
   const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3000 });
   await c.connect();
   try {
     const r = await c.query<{ channel_id: string; action: string; final_action: string | null; caller_id: string | null; reason: string; decided_at: Date; ended_at: Date | null; end_estimated: boolean }>(
-      'SELECT channel_id, action, final_action, caller_id, reason, decided_at, ended_at, end_estimated FROM calls',
+      // Seeded rows (call memory's remembered call) are no call of the run.
+      `SELECT channel_id, action, final_action, caller_id, reason, decided_at, ended_at, end_estimated FROM calls WHERE direction = $1 AND channel_id NOT LIKE 'seeded-%'`,
+      [direction],
     );
     return r.rows.map((x) => ({ channelId: x.channel_id, action: x.action, finalAction: x.final_action, callerId: x.caller_id, reason: x.reason, decidedAt: x.decided_at, endedAt: x.ended_at, endEstimated: x.end_estimated }));
   } finally {
@@ -214,11 +217,22 @@ export async function readCallRows(databaseUrl: string): Promise<CallRow[]> {
   }
 }
 
-export async function truncateCalls(databaseUrl: string): Promise<void> {
+/**
+ * Empties the call records; `remember` then seeds one outbound call an hour ago (call memory: a
+ * customer that agent called, whose calls back go to that agent).
+ */
+export async function truncateCalls(databaseUrl: string, remember?: { agentId: string; endpoint: string; customer: string }): Promise<void> {
   const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3000 });
   await c.connect();
   try {
     await c.query('TRUNCATE calls');
+    if (remember) {
+      await c.query(
+        `INSERT INTO calls (direction, pbx, channel_id, agent_id, agent_endpoint, customer_e164, action, reason, decided_at, answered_at, ended_at)
+         VALUES ('outbound', 'asterisk', 'seeded-remembered', $1, $2, $3, 'dial', 'seeded', now() - interval '1 hour', now() - interval '1 hour', now() - interval '59 minutes')`,
+        [remember.agentId, remember.endpoint, remember.customer],
+      );
+    }
   } finally {
     await c.end();
   }
