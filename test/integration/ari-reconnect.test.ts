@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { placeCall, startTrunk, type Trunk } from '../sandbox/sipp.js';
-import type { CallControlPort } from '../../src/pbx/call-control.js';
+import { placeCall, startAgentPhone, startTrunk, type Trunk } from '../sandbox/sipp.js';
+import type { CallControlPort, InboundCall } from '../../src/pbx/call-control.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { ariPort, callThrough } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
-import { AGENT_ONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
+import { AGENT_ONE, CUSTOMER_PORT, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
 let trunk: Trunk;
@@ -157,6 +157,39 @@ test('a call left waiting in Stasis by a vanished adapter is re-adopted by the n
   assert.equal(invite.fromUser, '+12125550199');
   assert.equal(invite.paiUser, '+12125550199');
   await next.stop();
+});
+
+test("a customer's call left waiting in Stasis is re-adopted as an inbound call, with its caller and trunk", async () => {
+  const stuck = ariPort();
+  await stuck.start({ outbound: dialFixed, inbound: () => new Promise<void>(() => undefined) });
+  const phone = await startAgentPhone({ port: AGENT_ONE.port });
+  try {
+    const call = placeCall({ fromPort: CUSTOMER_PORT, fromUser: '013800138000', to: '+15550001000', server: env.sipServer, holdMs: 150, timeoutMs: 20_000 });
+    let waiting: string[] = [];
+    for (let i = 0; i < 50 && waiting.length === 0; i++) {
+      await sleep(50);
+      waiting = (await ariGet<{ channel_ids: string[] }>(`/applications/${env.ariApp}`)).channel_ids;
+    }
+    assert.equal(waiting.length, 1, 'the call waits in the Stasis app');
+    await stuck.stop();
+
+    const next = ariPort();
+    ports.push(next);
+    const adopted: InboundCall[] = [];
+    await next.start({
+      outbound: dialFixed,
+      inbound: async (c) => {
+        adopted.push(c);
+        await c.ringAgent(`PJSIP/${AGENT_ONE.endpoint}`, 5, { kind: 'ivr' });
+      },
+    });
+    assert.equal((await call).finalStatus, 200);
+    assert.equal((await phone.nextInvite(3000)).fromUser, '013800138000');
+    assert.deepEqual(adopted.map((c) => [c.callerNumber, c.trunk, c.dialed]), [['013800138000', 'trunk', '+15550001000']]);
+    await next.stop();
+  } finally {
+    await phone.stop();
+  }
 });
 
 test('a call that outlives its adapter is followed by the next one, which records its end', async () => {

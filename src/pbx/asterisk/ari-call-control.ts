@@ -55,8 +55,8 @@ interface AriClient {
 const OUTBOUND_CONTEXT_ARG = 'outbound';
 /** The shipped dialplan's [callpolicy-inbound] enters the app with this first argument, then the trunk. */
 const INBOUND_ARG = 'inbound';
-/** The shipped dialplan's contexts where the channel waits for the adapter, by direction (re-adoption). */
-const INBOUND_CONTEXT = 'callpolicy-inbound';
+/** Set by [callpolicy-inbound] (the dialled number) before Stasis(), on customers' calls only: re-adoption tells the directions apart by it. */
+const INBOUND_MARK = 'CALLPOLICY_DID';
 /** The shipped dialplan's context that rings a remembered agent (extension ring*... or wait*...). */
 const AGENT_CONTEXT = 'callpolicy-agent';
 /**
@@ -228,7 +228,11 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       for (const channelId of waiting) {
         try {
           const channel = await request('channels.get', (r) => r.getChannel(channelId), channelId);
-          if (channel.dialplan?.context === INBOUND_CONTEXT) {
+          // The channel's context is the trunk's own when it includes [callpolicy-inbound]: the
+          // variable that context sets before Stasis() tells a customer's call from an agent's.
+          // An unset variable answers 404, like a gone channel: either way, not a customer's call.
+          const did = await request('getChannelVar', (r) => r.getChannelVar(channelId, INBOUND_MARK)).catch(() => '');
+          if (did) {
             const trunk = await request('getChannelVar', (r) => r.getChannelVar(channelId, 'CHANNEL(endpoint)'), channelId);
             deliver(channel, trunk || 'trunk', 'inbound');
           } else {
