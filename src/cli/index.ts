@@ -170,20 +170,26 @@ program
       const mask = (await loadPolicy(db.db)).privacy.maskNumbersInLogs;
       const rows = await db.db.select().from(calls).orderBy(desc(calls.decidedAt)).limit(Number(opts.limit) || 10);
       for (const r of rows.reverse()) {
-        console.log(
-          [
-            r.decidedAt.toISOString(),
-            r.agentId ?? r.agentEndpoint ?? '-',
-            `to ${numberForLog(r.customerE164, mask) ?? '(invalid)'}`,
-            `as ${r.callerId ?? '(default)'}`,
-            r.action,
-            r.strategy ? `${r.strategy}/${r.tier}${r.fallback ? ' (fallback)' : ''}` : r.reason,
-            // What the PBX did: its dial result and talk time, and its own action when it differs.
-            [r.dialStatus, r.talkSeconds !== null ? `${r.talkSeconds}s` : null, r.finalAction ? `PBX: ${r.finalAction}` : null].filter(Boolean).join(' '),
-          ]
-            .filter(Boolean)
-            .join('  '),
-        );
+        // What the PBX did: its dial result and talk time, its own action when it differs, who hung up first.
+        const end = [
+          r.dialStatus,
+          r.talkSeconds !== null ? `${r.talkSeconds}s` : null,
+          r.finalAction ? `PBX: ${r.finalAction}` : null,
+          r.noAnswerRoute ? `no answer: ${r.noAnswerRoute}` : null,
+          r.hungUpBy ? `${r.hungUpBy} hung up` : null,
+        ];
+        const fields =
+          r.direction === 'inbound'
+            ? [r.decidedAt.toISOString(), 'inbound', `from ${numberForLog(r.customerE164, mask) ?? '(withheld)'}`, r.action === 'dial' ? `to ${r.agentId}` : 'to the IVR', r.reason]
+            : [
+                r.decidedAt.toISOString(),
+                r.agentId ?? r.agentEndpoint ?? '-',
+                `to ${numberForLog(r.customerE164, mask) ?? '(invalid)'}`,
+                `as ${r.callerId ?? '(default)'}`,
+                r.action,
+                r.strategy ? `${r.strategy}/${r.tier}${r.fallback ? ' (fallback)' : ''}` : r.reason,
+              ];
+        console.log([...fields, end.filter(Boolean).join(' ')].filter(Boolean).join('  '));
       }
     }),
   );

@@ -203,6 +203,22 @@ describe('agent-first (mode 2)', () => {
     }
   });
 
+  test('the agent rejects the call (486): the IVR at once', async () => {
+    const phone = await startAgentPhone({ port: AGENT_ONE.port, mode: 'busy' });
+    try {
+      await rememberCall('alice', 'PJSIP/1001', '+14155550288', 3);
+      const call = customerCalls('+14155550288');
+      const rang = await phone.nextInvite(3000);
+      const atIvr = await ivr.nextInvite(3000);
+      assert.ok(atIvr.receivedAt - rang.receivedAt < 1000, `the IVR rang ${atIvr.receivedAt - rang.receivedAt} ms after the agent's phone refused`);
+      assert.equal((await call).finalStatus, 200);
+      const row = await lastInboundEnded();
+      assert.deepEqual([row.reason, row.noAnswerRoute], ['memory_hit', 'ivr']);
+    } finally {
+      await phone.stop();
+    }
+  });
+
   test('a paused agent is skipped until the pause ends', async () => {
     const phone = await startAgentPhone({ port: AGENT_ONE.port });
     try {
@@ -254,6 +270,7 @@ describe('the administrator: callpolicy explain inbound, pause, unpause', () => 
     await waitUntil(() => adapter.policy().pausedAgents.has('alice'));
     assert.equal((await customerCalls('+14155550322')).finalStatus, 200);
     assert.equal((await ivr.nextInvite(3000)).fromUser, '+14155550322');
+    assert.match(cli('calls', '-n', '1'), /inbound {2}from \+1415\*{4}322 {2}to the IVR {2}memory_miss:agent_paused/);
     assert.equal(cli('unpause', 'alice'), 'alice: available');
     await waitUntil(() => !adapter.policy().pausedAgents.has('alice'));
     assert.throws(() => cli('pause', 'nobody'), /unknown agent 'nobody'/);

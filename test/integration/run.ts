@@ -12,7 +12,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
-import { AGENTS, CUSTOMER_PORT, CUSTOMER_PORT_2, DEFAULT_NUMBER, EMERGENCY_NUMBER, TEST_EXTENSIONS, TRUNK_PORT } from './topology.js';
+import { SANDBOX_TOPOLOGY } from './topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -77,13 +77,8 @@ async function main(): Promise<number> {
       provisionIfMissing();
       const started = Date.now();
       sandbox = await startAsteriskSandbox({
+        ...SANDBOX_TOPOLOGY,
         workDir: WORK_DIR,
-        agents: AGENTS,
-        trunkPort: TRUNK_PORT,
-        trunkExtraPorts: [CUSTOMER_PORT, CUSTOMER_PORT_2],
-        extraExtensions: TEST_EXTENSIONS,
-        defaultNumber: DEFAULT_NUMBER,
-        emergencyNumber: EMERGENCY_NUMBER,
         verbose: Number(process.env['CALLPOLICY_ASTERISK_VERBOSE'] ?? 3),
       });
       log(`Asterisk sandbox up in ${Date.now() - started} ms (ARI ${sandbox.ariUrl}, log ${path.relative(REPO, sandbox.logFile)})`);

@@ -59,3 +59,13 @@ exten => _X.,1,Set(CALLERID(name)=voicemail \${EXTEN})
  same => n,Dial(PJSIP/${VOICEMAIL_PHONE.endpoint},30)
  same => n,Hangup()
 `;
+
+/** The sandbox Asterisk around these phones: what the integration runner, the demo and the bench start. */
+export const SANDBOX_TOPOLOGY = {
+  agents: AGENTS,
+  trunkPort: TRUNK_PORT,
+  trunkExtraPorts: [CUSTOMER_PORT, CUSTOMER_PORT_2],
+  extraExtensions: TEST_EXTENSIONS,
+  defaultNumber: DEFAULT_NUMBER,
+  emergencyNumber: EMERGENCY_NUMBER,
+};

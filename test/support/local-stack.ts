@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
-import { AGENTS, CUSTOMER_PORT, CUSTOMER_PORT_2, DEFAULT_NUMBER, EMERGENCY_NUMBER, TEST_EXTENSIONS, TRUNK_PORT } from '../integration/topology.js';
+import { SANDBOX_TOPOLOGY } from '../integration/topology.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -35,15 +35,7 @@ export async function startLocalStack(opts: {
     const r = spawnSync('bash', [path.join(REPO, 'scripts', 'provision-asterisk-root.sh')], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('scripts/provision-asterisk-root.sh failed');
   }
-  const sandbox = await startAsteriskSandbox({
-    workDir: path.join(opts.workDir, 'asterisk'),
-    agents: AGENTS,
-    trunkPort: TRUNK_PORT,
-    trunkExtraPorts: [CUSTOMER_PORT, CUSTOMER_PORT_2],
-    extraExtensions: TEST_EXTENSIONS,
-    defaultNumber: DEFAULT_NUMBER,
-    emergencyNumber: EMERGENCY_NUMBER,
-  });
+  const sandbox = await startAsteriskSandbox({ ...SANDBOX_TOPOLOGY, workDir: path.join(opts.workDir, 'asterisk') });
   const httpPort = opts.httpPort ?? 8099;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
