@@ -26,13 +26,19 @@ export const numberGroups = pgTable(
   (t) => [primaryKey({ columns: [t.numberE164, t.groupName] }), index('number_groups_group_idx').on(t.groupName)],
 );
 
-export const agents = pgTable('agents', {
-  id: text('id').primaryKey(),
-  // PBX endpoint as the PBX names it, e.g. PJSIP/1001.
-  endpoint: text('endpoint').notNull().unique(),
-  chosenNumber: text('chosen_number').references(() => numbers.e164, { onDelete: 'set null' }),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const agents = pgTable(
+  'agents',
+  {
+    id: text('id').primaryKey(),
+    // PBX endpoint as the PBX names it, e.g. PJSIP/1001.
+    endpoint: text('endpoint').notNull().unique(),
+    chosenNumber: text('chosen_number').references(() => numbers.e164, { onDelete: 'set null' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Deleting a number looks its referrers up by these columns (ON DELETE SET NULL / CASCADE): without
+  // an index, each of 200,000 deleted numbers scanned the table.
+  (t) => [index('agents_chosen_number_idx').on(t.chosenNumber)],
+);
 
 export const agentGroups = pgTable(
   'agent_groups',
@@ -50,5 +56,5 @@ export const agentNumbers = pgTable(
     agentId: text('agent_id').notNull().references(() => agents.id, { onDelete: 'cascade' }),
     numberE164: text('number_e164').notNull().references(() => numbers.e164, { onDelete: 'cascade' }),
   },
-  (t) => [primaryKey({ columns: [t.agentId, t.numberE164] })],
+  (t) => [primaryKey({ columns: [t.agentId, t.numberE164] }), index('agent_numbers_number_idx').on(t.numberE164)],
 );
