@@ -129,8 +129,10 @@ beforeAll(async () => {
   writeFileSync(policyFile, POLICY);
   runCli(adapterEnv, 'apply', policyFile);
   trunk = await startTrunk({ port: TRUNK_PORT, traceMessages: false });
-  carolPhone = await startAgentPhone({ port: AGENT_THREE.port, traceMessages: false, holdMs: 60_000 });
-  ivrPhone = await startAgentPhone({ port: IVR_PHONE.port, traceMessages: false, holdMs: 60_000 });
+  // The customer hangs up after HOLD_MS; the phones end a call 4 s after answering if no BYE came
+  // (once, under ARI +2.5 s, an IVR call stayed up 23 s: the customer's BYE never took effect).
+  carolPhone = await startAgentPhone({ port: AGENT_THREE.port, traceMessages: false, holdMs: 4000 });
+  ivrPhone = await startAgentPhone({ port: IVR_PHONE.port, traceMessages: false, holdMs: 4000 });
 });
 
 afterAll(async () => {
