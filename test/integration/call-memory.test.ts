@@ -5,7 +5,7 @@
 // PostgreSQL, real SIP.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { and, desc, eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, test } from 'vitest';
 import type { Adapter } from '../../src/adapter.js';
 import { setAgentPaused } from '../../src/store/load-policy.js';
@@ -15,6 +15,7 @@ import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { callThrough, startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
 import { runCli } from '../support/fault-rig.js';
+import { waitFor } from '../contract/outbound-port-contract.js';
 import { AGENT_ONE, AGENT_TWO, CUSTOMER_PORT, CUSTOMER_PORT_2, IVR_PHONE, OFFLINE_AGENT, TRUNK_PORT, VOICEMAIL_PHONE } from './topology.js';
 
 const env = integrationEnv();
@@ -65,22 +66,28 @@ function customerCalls(callerNumber: string, holdMs = 300, timeoutMs?: number): 
   return placeCall({ fromPort: CUSTOMER_PORT, fromUser: callerNumber, to: DID, server: env.sipServer, holdMs, timeoutMs });
 }
 
-async function lastInbound() {
+/** The latest call record of a direction (queued records written first). */
+async function lastCall(direction: 'inbound' | 'outbound') {
   await adapter.flushRecords();
-  const [row] = await adapter.db.db.select().from(calls).where(eq(calls.direction, 'inbound')).orderBy(desc(calls.decidedAt)).limit(1);
-  assert.ok(row, 'the inbound call was recorded');
+  const [row] = await adapter.db.db.select().from(calls).where(eq(calls.direction, direction)).orderBy(desc(calls.decidedAt)).limit(1);
+  assert.ok(row, `the ${direction} call was recorded`);
   return row;
 }
 
-/** Waits until the last inbound record has its end (the hangup handler's report). */
-async function lastInboundEnded() {
+const lastInbound = () => lastCall('inbound');
+
+/** Waits until the latest record of a direction has its end (the h extension's or hangup handler's report). */
+async function lastEnded(direction: 'inbound' | 'outbound') {
   for (let i = 0; i < 40; i++) {
-    const row = await lastInbound();
+    const row = await lastCall(direction);
     if (row.endedAt) return row;
     await sleep(100);
   }
-  throw new Error('the inbound call end was not recorded within 4 s');
+  throw new Error(`the ${direction} call end was not recorded within 4 s`);
 }
+
+const lastInboundEnded = () => lastEnded('inbound');
+const lastOutboundEnded = () => lastEnded('outbound');
 
 function fromUsers(invites: ReceivedInvite[]): string[] {
   return invites.map((i) => i.fromUser);
@@ -267,12 +274,12 @@ describe('the administrator: callpolicy explain inbound, pause, unpause', () => 
     assert.equal(cli('pause', 'alice', '--note', 'lunch'), 'alice: paused');
     assert.match(cli('pauses'), /alice {2}lunch/);
     assert.match(cli('explain', 'inbound', '+14155550322'), /the IVR, because the agent is paused/);
-    await waitUntil(() => adapter.policy().pausedAgents.has('alice'));
+    await waitFor(() => adapter.policy().pausedAgents.has('alice'), 5000);
     assert.equal((await customerCalls('+14155550322')).finalStatus, 200);
     assert.equal((await ivr.nextInvite(3000)).fromUser, '+14155550322');
     assert.match(cli('calls', '-n', '1'), /inbound {2}from \+1415\*{4}322 {2}to the IVR {2}memory_miss:agent_paused/);
     assert.equal(cli('unpause', 'alice'), 'alice: available');
-    await waitUntil(() => !adapter.policy().pausedAgents.has('alice'));
+    await waitFor(() => !adapter.policy().pausedAgents.has('alice'), 5000);
     assert.throws(() => cli('pause', 'nobody'), /unknown agent 'nobody'/);
   });
 });
@@ -410,20 +417,6 @@ describe('the adapter is stopped', () => {
   });
 });
 
-async function lastOutboundEnded() {
-  for (let i = 0; i < 40; i++) {
-    await adapter.flushRecords();
-    const [row] = await adapter.db.db
-      .select()
-      .from(calls)
-      .where(and(eq(calls.direction, 'outbound'), eq(calls.pbx, 'asterisk')))
-      .orderBy(desc(calls.decidedAt))
-      .limit(1);
-    if (row?.endedAt) return row;
-    await sleep(100);
-  }
-  throw new Error('the outbound call end was not recorded within 4 s');
-}
 
 /** Until ARI shows the endpoint with `count` channels (the PBX sees the agent busy). */
 async function waitForEndpointChannels(endpoint: string, count: number): Promise<void> {
@@ -436,9 +429,3 @@ async function waitForEndpointChannels(endpoint: string, count: number): Promise
   throw new Error(`${endpoint} never had ${count} channel(s)`);
 }
 
-async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
-  for (const until = Date.now() + ms; !cond(); ) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(50);
-  }
-}
