@@ -100,16 +100,21 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     }
   }
 
+  /** The one request that lets a held channel go on: whatever its answer, the channel is no longer being decided. */
+  async function letGo(operation: string, channelId: string, call: (r: AriRest) => Promise<void>): Promise<void> {
+    try {
+      await request(operation, call, channelId);
+    } finally {
+      deciding.delete(channelId);
+    }
+  }
+
   /**
    * The default caller ID or a refusal: one variable the dialplan reads after Stasis(), and
    * "continue", written together on the ARI websocket (see the shipped dialplan).
    */
-  async function release(channelId: string, decision: 'default' | 'reject'): Promise<void> {
-    try {
-      await request('decision', (r) => r.setVarAndContinue(channelId, 'CALLPOLICY_DECISION', decision), channelId);
-    } finally {
-      deciding.delete(channelId);
-    }
+  function release(channelId: string, decision: 'default' | 'reject'): Promise<void> {
+    return letGo('decision', channelId, (r) => r.setVarAndContinue(channelId, 'CALLPOLICY_DECISION', decision));
   }
 
   /**
@@ -117,33 +122,18 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
    * <caller ID>*<destination>; the trunk's caller ID name, when it has one, in a variable written
    * in the same TCP write. Nothing else: the call's end comes to us from the dialplan's h extension.
    */
-  async function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string): Promise<void> {
+  function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string): Promise<void> {
     const to = { context: DECIDED_CONTEXT, extension: `${callerId.number}*${destination}`, priority: 1 };
-    try {
-      await request(
-        'decision',
-        (r) => (callerId.name ? r.setVarAndContinue(channelId, 'CALLPOLICY_NAME', callerId.name, to) : r.continueInDialplan(channelId, to)),
-        channelId,
-      );
-    } finally {
-      deciding.delete(channelId);
-    }
+    return letGo('decision', channelId, (r) => (callerId.name ? r.setVarAndContinue(channelId, 'CALLPOLICY_NAME', callerId.name, to) : r.continueInDialplan(channelId, to)));
   }
 
   /** An inbound call: to the IVR (the priority after Stasis()), or to [callpolicy-agent] with the agent in CALLPOLICY_AGENT. */
-  async function routeInbound(channelId: string, agent?: { endpoint: string; extension: string }): Promise<void> {
-    try {
-      await request(
-        'route',
-        (r) =>
-          agent
-            ? r.setVarAndContinue(channelId, 'CALLPOLICY_AGENT', agent.endpoint, { context: AGENT_CONTEXT, extension: agent.extension, priority: 1 })
-            : r.continueInDialplan(channelId),
-        channelId,
-      );
-    } finally {
-      deciding.delete(channelId);
-    }
+  function routeInbound(channelId: string, agent?: { endpoint: string; extension: string }): Promise<void> {
+    return letGo('route', channelId, (r) =>
+      agent
+        ? r.setVarAndContinue(channelId, 'CALLPOLICY_AGENT', agent.endpoint, { context: AGENT_CONTEXT, extension: agent.extension, priority: 1 })
+        : r.continueInDialplan(channelId),
+    );
   }
 
   /** `Stasis(app,end,<outcome>,<DIALSTATUS>,<ANSWEREDTIME_MS>,<HANGUPCAUSE>,<hangupsource>[,<fallback>])` at every end. */
