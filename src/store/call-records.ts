@@ -4,9 +4,11 @@ import type { Db } from './database.js';
 import { createRecordQueue, type RecordBatch, type RecordQueueOptions, type RecordQueueStats, type RecordWriteResult } from './record-queue.js';
 import { isTransientError } from './db-errors.js';
 import { openRecordJournal, type JournalEntry } from './record-journal.js';
-import { calls } from './schema/index.js';
+import { calls, surveyResults } from './schema/index.js';
 
 export type NewCallRecord = typeof calls.$inferInsert;
+/** One survey's result (survey_results), as the survey flow knows it when the outcome is known. */
+export type NewSurveyResult = typeof surveyResults.$inferInsert;
 
 export interface CallEnd {
   pbx: string;
@@ -37,6 +39,11 @@ export interface CallRecorder {
   recordDecision(row: NewCallRecord): void;
   /** Queues a call's end; written after the decisions queued before it, by (pbx, channelId). */
   recordEnd(end: CallEnd): void;
+  /**
+   * Queues a survey's result, journaled and retried like the rest. A second result for a
+   * (pbx, channelId) already written (a journal replay) is ignored: the first stays.
+   */
+  recordSurvey(row: NewSurveyResult): void;
   /** Writes everything queued now; rejects when the database cannot take it (kept and retried). */
   flush(): Promise<void>;
   stats(): RecordQueueStats;
@@ -59,8 +66,9 @@ class NotWritableYetError extends Error {
 
 /**
  * Write-behind recorder: per call it costs a push onto an array; the queued records go out in
- * batches (decisions in one INSERT ... ON CONFLICT, ends in one UPDATE, the numbers' last use in
- * another), retried with back-off while the database is away. See record-queue.ts for the rules.
+ * batches (decisions in one INSERT ... ON CONFLICT, ends in one UPDATE, survey results in one
+ * INSERT ... ON CONFLICT DO NOTHING, the numbers' last use in another UPDATE), retried with
+ * back-off while the database is away. See record-queue.ts for the rules.
  */
 export function createCallRecorder(db: Db, opts: CallRecorderOptions = {}): CallRecorder {
   const journal = opts.journalDir ? openRecordJournal(opts.journalDir, opts.logger) : undefined;
@@ -84,7 +92,8 @@ export function createCallRecorder(db: Db, opts: CallRecorderOptions = {}): Call
   const keep = (entry: JournalEntry) => {
     const dropped = queue.stats().dropped;
     if (entry.kind === 'decision') queue.pushDecision(entry.row);
-    else queue.pushEnd(entry.end);
+    else if (entry.kind === 'end') queue.pushEnd(entry.end);
+    else queue.pushSurvey(entry.row);
     if (journal && queue.stats().dropped === dropped) {
       journal.append(entry);
       journaled++;
@@ -98,6 +107,7 @@ export function createCallRecorder(db: Db, opts: CallRecorderOptions = {}): Call
   return {
     recordDecision: (row) => keep({ kind: 'decision', row }),
     recordEnd: (end) => keep({ kind: 'end', end }),
+    recordSurvey: (row) => keep({ kind: 'survey', row }),
     flush: () => queue.flush(),
     stats: () => queue.stats(),
     close: () => {
@@ -113,43 +123,65 @@ const END_COLUMNS = new Set(['ended_at', 'hangup_cause', 'answered_at', 'talk_se
 const KEEP_COLUMNS = new Set(['end_estimated']);
 
 /**
- * The SQL of a batch. Rows travel as one JSON parameter (jsonb_to_recordset): any number of rows
- * in one statement, under PostgreSQL's 65,535-parameter limit, the same SQL on PGlite. The column
- * list comes from the drizzle table, so a column added to the schema is written without a change here.
+ * Rows of a table as one JSON parameter for jsonb_to_recordset: the column list and record type
+ * come from the drizzle table (all but `id`, which the database fills in), so a column added to
+ * the schema is written without a change here. `toJson` keys a row by column name, with the
+ * schema's constant defaults filled in (an SQL default is not: those columns must be given).
  */
-export function createCallRecordWriter(db: Db) {
-  const columns = Object.entries(getTableColumns(calls))
+function recordsetOf(table: typeof calls | typeof surveyResults) {
+  const columns = Object.entries(getTableColumns(table))
     .filter(([, c]) => c.name !== 'id')
     .map(([key, c]) => ({ key, name: c.name, type: c.getSQLType(), column: c }));
   const ident = (name: string) => `"${name}"`;
-  const list = columns.map((c) => ident(c.name)).join(', ');
-  const recordType = columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
+  const toJson = (row: object) => {
+    const out: Record<string, unknown> = {};
+    for (const c of columns) {
+      let v = (row as Record<string, unknown>)[c.key];
+      if (v === undefined && c.column.hasDefault) {
+        const d: unknown = c.column.default;
+        v = d !== undefined && (d === null || typeof d !== 'object' || d instanceof Date || Array.isArray(d)) ? d : c.column.defaultFn?.();
+      }
+      out[c.name] = v ?? null;
+    }
+    return out;
+  };
+  return {
+    columns,
+    ident,
+    /** "a", "b", ... */
+    list: columns.map((c) => ident(c.name)).join(', '),
+    /** "a" text, "b" integer, ... (a text[] column reads a JSON array) */
+    recordType: columns.map((c) => `${ident(c.name)} ${c.type}`).join(', '),
+    toJson,
+  };
+}
+
+/**
+ * The SQL of a batch. Rows travel as one JSON parameter (jsonb_to_recordset): any number of rows
+ * in one statement, under PostgreSQL's 65,535-parameter limit, the same SQL on PGlite.
+ */
+export function createCallRecordWriter(db: Db) {
+  const { columns, ident, list, recordType, toJson } = recordsetOf(calls);
   const updates = columns
     .filter((c) => c.name !== 'pbx' && c.name !== 'channel_id' && !KEEP_COLUMNS.has(c.name))
     .map((c) => (END_COLUMNS.has(c.name) ? `${ident(c.name)} = COALESCE(excluded.${ident(c.name)}, calls.${ident(c.name)})` : `${ident(c.name)} = excluded.${ident(c.name)}`))
     .join(', ');
   const insertHead = `INSERT INTO calls (${list}) SELECT ${list} FROM jsonb_to_recordset(`;
   const insertTail = `::jsonb) AS v(${recordType}) ON CONFLICT ("pbx", "channel_id") DO UPDATE SET ${updates}`;
-
-  /** A row as JSON keyed by column name, with the schema's constant defaults filled in. */
-  const toJson = (row: NewCallRecord) => {
-    const out: Record<string, unknown> = {};
-    for (const c of columns) {
-      let v = (row as Record<string, unknown>)[c.key];
-      if (v === undefined && c.column.hasDefault) {
-        const d = c.column.default;
-        v = d !== undefined && (d === null || typeof d !== 'object' || d instanceof Date) ? d : c.column.defaultFn?.();
-      }
-      out[c.name] = v ?? null;
-    }
-    return out;
-  };
+  // One row per survey leg: a result written again (journal replay, re-adoption) keeps the first.
+  const survey = recordsetOf(surveyResults);
+  const surveyHead = `INSERT INTO survey_results (${survey.list}) SELECT ${survey.list} FROM jsonb_to_recordset(`;
+  const surveyTail = `::jsonb) AS v(${survey.recordType}) ON CONFLICT ("pbx", "channel_id") DO NOTHING`;
   const int = (n: number | null) => (n === null || !Number.isFinite(n) ? null : Math.round(n));
 
   return async function write(batch: RecordBatch): Promise<RecordWriteResult> {
     if (batch.decisions.length > 0) {
       const rows = JSON.stringify(batch.decisions.map(toJson));
       await db.execute(sql.join([sql.raw(insertHead), sql`${rows}`, sql.raw(insertTail)]) as SQL);
+    }
+    if (batch.surveys.length > 0) {
+      const rows = JSON.stringify(batch.surveys.map(survey.toJson));
+      await db.execute(sql.join([sql.raw(surveyHead), sql`${rows}`, sql.raw(surveyTail)]) as SQL);
     }
     let unmatchedEnds: RecordWriteResult['unmatchedEnds'] = [];
     const seen = batch.ends.filter((e) => !e.estimated);

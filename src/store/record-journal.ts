@@ -2,18 +2,19 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, 
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
-import type { CallEnd, NewCallRecord } from './call-records.js';
+import type { CallEnd, NewCallRecord, NewSurveyResult } from './call-records.js';
 
 /**
  * A local journal of the call records not yet in the database, so that a killed adapter (SIGKILL,
  * OOM, power to the process but not the machine) loses none: each record is appended to a file
  * (one write() to the page cache, no fsync) before the call moves on, and replayed at the next
- * start. Writing a record twice is harmless: decisions are upserts, ends are updates.
+ * start. Writing a record twice is harmless: decisions are upserts, ends are updates, a survey
+ * result already written is kept as it is (ON CONFLICT DO NOTHING).
  *
  * Files are segments named by the index of their first record; a segment is deleted once every
  * record in it is written to the database, and the open one is emptied when nothing is queued.
  */
-export type JournalEntry = { kind: 'decision'; row: NewCallRecord } | { kind: 'end'; end: CallEnd };
+export type JournalEntry = { kind: 'decision'; row: NewCallRecord } | { kind: 'end'; end: CallEnd } | { kind: 'survey'; row: NewSurveyResult };
 
 export interface RecordJournal {
   /** Entries left by the previous process, oldest first (read once, at open). */
@@ -125,6 +126,7 @@ function readSegment(file: string, logger?: Logger): JournalEntry[] {
 
 const DECISION_DATES = ['decidedAt', 'endedAt', 'answeredAt'] as const;
 const END_DATES = ['endedAt', 'answeredAt'] as const;
+const SURVEY_DATES = ['startedAt', 'endedAt'] as const;
 
 function revive(entry: JournalEntry): JournalEntry {
   const fix = (o: Record<string, unknown>, keys: readonly string[]) => {
@@ -132,6 +134,7 @@ function revive(entry: JournalEntry): JournalEntry {
   };
   if (entry.kind === 'decision') fix(entry.row as Record<string, unknown>, DECISION_DATES);
   else if (entry.kind === 'end') fix(entry.end as unknown as Record<string, unknown>, END_DATES);
+  else if (entry.kind === 'survey') fix(entry.row as Record<string, unknown>, SURVEY_DATES);
   else throw new Error('unknown journal entry');
   return entry;
 }

@@ -1,20 +1,23 @@
 import type { Logger } from '../log.js';
 import { describeDbError, isTransientError } from './db-errors.js';
-import type { CallEnd, NewCallRecord } from './call-records.js';
+import type { CallEnd, NewCallRecord, NewSurveyResult } from './call-records.js';
 
 /**
- * The write-behind queue of call records, without SQL: what is written in which order, what
- * happens when a write fails, and what happens when the database stays away long enough for
- * the queue to fill. The SQL is the `write` function (call-records.ts).
+ * The write-behind queue of call records (a call's decision, its end, a survey's result), without
+ * SQL: what is written in which order, what happens when a write fails, and what happens when the
+ * database stays away long enough for the queue to fill. The SQL is the `write` function
+ * (call-records.ts).
  *
- * - Order: decisions and ends leave the queue in the order they came, a batch at a time, and a
- *   batch writes its decisions before its ends: a call's end is never written before its decision.
- *   An end that found no row (its decision comes later, or never came) waits for it a while.
+ * - Order: decisions, ends and survey results leave the queue in the order they came, a batch at
+ *   a time, and a batch writes its decisions before its ends: a call's end is never written before
+ *   its decision. An end that found no row (its decision comes later, or never came) waits for it
+ *   a while. A survey result needs no other row: it is written with the batch it is in (one per
+ *   survey leg; a second one for the same leg is ignored, the first stays).
  * - Failures: a batch that fails for a reason that can pass (connection, timeout) stays at the
  *   head and is tried again with back-off; nothing is dropped while the queue is under its bound.
  *   A batch the database refuses for good (a bad value) is written one record at a time, and only
  *   the record refused on its own is dropped, with a log line naming it.
- * - Bound: past `queueMax` records, new ones are counted and dropped: one log line when it starts,
+ * - Bound: past `queueMax` records (of all three kinds), new ones are counted and dropped: one log line when it starts,
  *   one with the count when the queue takes records again; the count is in `stats()`.
  * - Last use of numbers: one value per number (the latest), outside the bound: it never overflows.
  */
@@ -22,6 +25,8 @@ import type { CallEnd, NewCallRecord } from './call-records.js';
 export interface RecordBatch {
   decisions: NewCallRecord[];
   ends: CallEnd[];
+  /** Survey results in the order they came, at most one per (pbx, channelId): the first. */
+  surveys: NewSurveyResult[];
   /** Latest use of each number (E.164 → when). */
   lastUse: Map<string, Date>;
 }
@@ -69,6 +74,7 @@ export interface RecordQueueStats {
 export interface RecordQueue {
   pushDecision(row: NewCallRecord): void;
   pushEnd(end: CallEnd): void;
+  pushSurvey(row: NewSurveyResult): void;
   /** Writes everything queued now; rejects (records kept, retried later) when a write fails. */
   flush(): Promise<void>;
   stats(): RecordQueueStats;
@@ -76,7 +82,7 @@ export interface RecordQueue {
   close(): void;
 }
 
-type Entry = { kind: 'decision'; row: NewCallRecord } | { kind: 'end'; end: CallEnd };
+type Entry = { kind: 'decision'; row: NewCallRecord } | { kind: 'end'; end: CallEnd } | { kind: 'survey'; row: NewSurveyResult };
 
 const keyOf = (pbx: string, channelId: string) => `${pbx}\u0000${channelId}`;
 
@@ -157,18 +163,23 @@ export function createRecordQueue(opts: RecordQueueOptions): RecordQueue {
     const head = entries.slice(0, count);
     const decisions = new Map<string, NewCallRecord>();
     const ends = new Map<string, CallEnd>();
+    const surveys = new Map<string, NewSurveyResult>();
     // Ends waiting for their decision go first: a later end of the same call replaces them.
     if (isolate === 0) for (const [k, o] of orphans) ends.set(k, o.end);
     for (const e of head) {
       if (e.kind === 'decision') decisions.set(keyOf(e.row.pbx, e.row.channelId), e.row);
-      else ends.set(keyOf(e.end.pbx, e.end.channelId), e.end);
+      else if (e.kind === 'end') ends.set(keyOf(e.end.pbx, e.end.channelId), e.end);
+      else {
+        const k = keyOf(e.row.pbx, e.row.channelId);
+        if (!surveys.has(k)) surveys.set(k, e.row);
+      }
     }
     const uses = isolate > 0 ? new Map<string, Date>() : new Map(lastUse);
-    if (decisions.size === 0 && ends.size === 0 && uses.size === 0) return;
+    if (decisions.size === 0 && ends.size === 0 && surveys.size === 0 && uses.size === 0) return;
 
     let result: RecordWriteResult;
     try {
-      result = await opts.write({ decisions: [...decisions.values()], ends: [...ends.values()], lastUse: uses });
+      result = await opts.write({ decisions: [...decisions.values()], ends: [...ends.values()], surveys: [...surveys.values()], lastUse: uses });
     } catch (err) {
       const transient = isTransient(err);
       opts.onWriteFailed?.(err, transient);
@@ -228,7 +239,7 @@ export function createRecordQueue(opts: RecordQueueOptions): RecordQueue {
       removed++;
       dropped++;
       isolate = Math.max(0, isolate - 1);
-      const who = e.kind === 'decision' ? e.row : e.end;
+      const who = e.kind === 'end' ? e.end : e.row;
       log?.error({ err: describeDbError(err), pbx: who.pbx, channel: who.channelId, record: e.kind }, 'the database refused a call record; dropped');
       return;
     }
@@ -249,6 +260,9 @@ export function createRecordQueue(opts: RecordQueueOptions): RecordQueue {
     },
     pushEnd(end) {
       push({ kind: 'end', end });
+    },
+    pushSurvey(row) {
+      push({ kind: 'survey', row });
     },
     async flush() {
       clearTimeout(timer);

@@ -24,6 +24,26 @@ const end = (i: number): JournalEntry => ({
   kind: 'end',
   end: { pbx: 'asterisk', channelId: `c${i}`, endedAt: new Date(1_700_000_100_000 + i), hangupCause: 16, answeredAt: new Date(1_700_000_050_000), talkSeconds: 50, dialStatus: 'ANSWER', finalAction: null },
 });
+const survey = (i: number): JournalEntry => ({
+  kind: 'survey',
+  row: {
+    pbx: 'asterisk',
+    channelId: `s${i}`,
+    callChannelId: `c${i}`,
+    direction: 'inbound',
+    agentId: 'alice',
+    agentGroups: ['sales', 'vip'],
+    customerE164: '+8613800138000',
+    template: 'default',
+    outcome: 'rated',
+    dtmfKey: '2',
+    label: 'neutral',
+    score: 3,
+    attempts: 2,
+    startedAt: new Date(1_700_000_200_000 + i),
+    endedAt: new Date(1_700_000_210_000 + i),
+  },
+});
 const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
 
 describe('record journal', () => {
@@ -95,5 +115,22 @@ describe('record journal', () => {
     assert.equal(segments(dir).length, 1, 'only the new segment');
     again.close();
     assert.equal(openRecordJournal(dir).leftover.length, 1);
+  });
+
+  test('a survey result survives a reopen, every field as it was, dates as dates', () => {
+    const dir = tempDir();
+    const first = openRecordJournal(dir);
+    first.append(decision(1));
+    first.append(survey(1));
+    first.append(end(1));
+    first.close();
+
+    const second = openRecordJournal(dir);
+    assert.deepEqual(second.leftover.map((e) => e.kind), ['decision', 'survey', 'end']);
+    const s = second.leftover[1]!;
+    assert.ok(s.kind === 'survey');
+    assert.ok(s.row.startedAt instanceof Date && s.row.endedAt instanceof Date);
+    assert.deepEqual(s, survey(1));
+    second.close();
   });
 });

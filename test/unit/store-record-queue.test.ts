@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import type { CallEnd, NewCallRecord } from '../../src/store/call-records.js';
+import type { CallEnd, NewCallRecord, NewSurveyResult } from '../../src/store/call-records.js';
 import { createRecordQueue, type RecordBatch, type RecordQueueOptions } from '../../src/store/record-queue.js';
 
 const decision = (channelId: string, over: Partial<NewCallRecord> = {}): NewCallRecord => ({
@@ -29,6 +29,25 @@ const end = (channelId: string, endedAt = 2000): CallEnd => ({
   finalAction: null,
 });
 
+const survey = (channelId: string, over: Partial<NewSurveyResult> = {}): NewSurveyResult => ({
+  pbx: 'test',
+  channelId,
+  callChannelId: `call-${channelId}`,
+  direction: 'outbound',
+  agentId: 'alice',
+  agentGroups: ['sales'],
+  customerE164: '+14155550123',
+  template: 'default',
+  outcome: 'rated',
+  dtmfKey: '1',
+  label: 'satisfied',
+  score: 5,
+  attempts: 1,
+  startedAt: new Date(3000),
+  endedAt: new Date(4000),
+  ...over,
+});
+
 const outage = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 const refused = () => Object.assign(new Error('invalid input syntax for type integer'), { code: '22P02' });
 
@@ -36,6 +55,7 @@ const refused = () => Object.assign(new Error('invalid input syntax for type int
 function fakeDatabase() {
   const rows = new Map<string, { decision: NewCallRecord; end?: CallEnd }>();
   const lastUse = new Map<string, Date>();
+  const surveys = new Map<string, NewSurveyResult>();
   const writes: { at: number; batch: RecordBatch }[] = [];
   /** Events in the order the "database" saw them. */
   const seen: string[] = [];
@@ -43,7 +63,7 @@ function fakeDatabase() {
   const write = async (batch: RecordBatch) => {
     writes.push({ at: Date.now(), batch });
     if (state.down) throw outage();
-    if ([...batch.decisions, ...batch.ends].some((r) => state.poison.has(r.channelId))) throw refused();
+    if ([...batch.decisions, ...batch.ends, ...batch.surveys].some((r) => state.poison.has(r.channelId))) throw refused();
     for (const d of batch.decisions) {
       const had = rows.get(d.channelId);
       rows.set(d.channelId, { decision: d, end: had?.end });
@@ -59,10 +79,14 @@ function fakeDatabase() {
       row.end = e;
       seen.push(`end:${e.channelId}`);
     }
+    for (const r of batch.surveys) {
+      seen.push(`survey:${r.channelId}`);
+      if (!surveys.has(r.channelId)) surveys.set(r.channelId, r);
+    }
     for (const [n, t] of batch.lastUse) if (!lastUse.has(n) || lastUse.get(n)! < t) lastUse.set(n, t);
     return { unmatchedEnds };
   };
-  return { rows, lastUse, writes, seen, state, write };
+  return { rows, lastUse, surveys, writes, seen, state, write };
 }
 
 function captureLogs() {
@@ -229,5 +253,80 @@ describe('call-record queue', () => {
     assert.equal(db.writes[0]!.batch.decisions.length, 1);
     assert.equal(db.rows.get('r')?.decision.callerId, '+14155550101');
     q.close();
+  });
+
+  describe('survey results', () => {
+    test('are written in the order they came with the rest, once per survey leg (the first)', async () => {
+      const db = fakeDatabase();
+      const q = queueOn(db);
+      q.pushDecision(decision('c1'));
+      q.pushSurvey(survey('s1'));
+      q.pushEnd(end('c1'));
+      q.pushSurvey(survey('s2', { outcome: 'hung_up', dtmfKey: null, label: null, score: null }));
+      q.pushSurvey(survey('s1', { score: 1 }));
+      await q.flush();
+      assert.deepEqual([...db.surveys.keys()], ['s1', 's2']);
+      assert.equal(db.surveys.get('s1')?.score, 5, 'the first result of a leg is kept');
+      assert.equal(db.writes[0]!.batch.surveys.length, 2, 'a repeated one is not even sent');
+      assert.deepEqual(q.stats(), { queued: 0, dropped: 0, retrying: false });
+      q.close();
+    });
+
+    test('are kept across a transient failure and written when the database is back', async () => {
+      const db = fakeDatabase();
+      const q = queueOn(db, { batchMax: 2 });
+      db.state.down = true;
+      for (let i = 0; i < 5; i++) q.pushSurvey(survey(`s${i}`));
+      await assert.rejects(q.flush(), /ECONNREFUSED/);
+      await sleep(50);
+      assert.equal(q.stats().queued, 5);
+      assert.equal(q.stats().retrying, true);
+      assert.ok(db.writes.length >= 2, 'retried while down');
+      db.state.down = false;
+      await until(() => q.stats().queued === 0);
+      assert.deepEqual([...db.surveys.keys()], ['s0', 's1', 's2', 's3', 's4']);
+      assert.ok(db.writes.every((w) => w.batch.surveys.length <= 2), 'batches stay under batchMax');
+      assert.equal(q.stats().dropped, 0);
+      q.close();
+    });
+
+    test('count toward the bound: past it they are dropped, counted and logged like the rest', async () => {
+      const db = fakeDatabase();
+      const { logger, lines } = captureLogs();
+      const q = queueOn(db, { queueMax: 3, logger });
+      db.state.down = true;
+      q.pushDecision(decision('c0'));
+      q.pushSurvey(survey('s0'));
+      q.pushSurvey(survey('s1'));
+      q.pushSurvey(survey('s2'));
+      q.pushDecision(decision('c1'));
+      assert.deepEqual({ queued: q.stats().queued, dropped: q.stats().dropped }, { queued: 3, dropped: 2 });
+      assert.equal(lines.filter((l) => /queue is full/.test(l.msg)).length, 1);
+      db.state.down = false;
+      await until(() => q.stats().queued === 0);
+      assert.deepEqual([...db.surveys.keys()], ['s0', 's1']);
+      assert.deepEqual([...db.rows.keys()], ['c0']);
+      assert.deepEqual(lines.filter((l) => /dropped while the record queue was full/.test(l.msg)).map((l) => l.dropped), [2]);
+      q.close();
+    });
+
+    test('one the database refuses is dropped alone, with a log line naming it as a survey', async () => {
+      const db = fakeDatabase();
+      const { logger, lines } = captureLogs();
+      const q = queueOn(db, { logger });
+      db.state.poison.add('bad-survey');
+      q.pushDecision(decision('a'));
+      q.pushSurvey(survey('s1'));
+      q.pushSurvey(survey('bad-survey'));
+      q.pushSurvey(survey('s2'));
+      q.pushEnd(end('a'));
+      await q.flush();
+      assert.deepEqual([...db.surveys.keys()], ['s1', 's2']);
+      assert.equal(db.rows.get('a')?.end?.endedAt.getTime(), 2000);
+      assert.equal(q.stats().dropped, 1);
+      const line = lines.find((l) => /refused a call record; dropped/.test(l.msg));
+      assert.deepEqual([line?.pbx, line?.channel, line?.record], ['test', 'bad-survey', 'survey']);
+      q.close();
+    });
   });
 });
