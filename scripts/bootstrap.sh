@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests, the demo and the benchmark need on a fresh Debian 12 machine
-# (run as root): sipp, the Asterisk root (debootstrap), PostgreSQL running, npm packages.
+# (run as root): sipp, the Asterisk root (debootstrap), PostgreSQL running, espeak-ng and sox
+# (survey prompts), npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,9 @@ need_apt=()
 command -v sipp >/dev/null || need_apt+=(sip-tester)
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 command -v pg_isready >/dev/null || need_apt+=(postgresql)
+# Survey prompts: text is spoken by espeak-ng, audio is converted by sox when a policy is applied.
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+command -v sox >/dev/null || need_apt+=(sox)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}"
   apt-get update -qq

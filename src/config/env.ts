@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { z } from 'zod';
+
+const absoluteDir = (what: string) =>
+  z
+    .string()
+    .refine((d) => posix.isAbsolute(d) && !/[\0\r\n]/.test(d), `${what} must be an absolute path like /var/lib/asterisk/sounds/callpolicy`);
 
 /** Connection settings: from the environment only, parsed once at start-up. */
 const envSchema = z
@@ -21,6 +26,10 @@ const envSchema = z
     CALLPOLICY_SNAPSHOT_FILE: z.string().min(1).optional(),
     CALLPOLICY_RECORD_QUEUE_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
     CALLPOLICY_CONFIG: z.string().min(1).optional(),
+    /** Where apply writes rendered survey prompts. */
+    CALLPOLICY_PROMPT_DIR: absoluteDir('the prompt folder').default('/var/lib/asterisk/sounds/callpolicy'),
+    /** The same folder as the PBX names it (differs when Asterisk runs in a chroot); default CALLPOLICY_PROMPT_DIR. */
+    CALLPOLICY_PROMPT_PBX_DIR: absoluteDir("the PBX's name of the prompt folder").optional(),
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8099),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -41,6 +50,8 @@ export interface AppEnv {
   /** Call records held in memory while the database cannot take them; more are counted and dropped. */
   recordQueueMax: number;
   configFile: string | undefined;
+  /** Rendered survey prompts: `dir` is where this process writes them, `pbxDir` how the PBX names that folder. */
+  prompts: { dir: string; pbxDir: string };
   http: { host: string; port: number };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -95,6 +106,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
     snapshotFile: e.CALLPOLICY_SNAPSHOT_FILE ?? join(e.CALLPOLICY_DATA_DIR, 'policy-snapshot.json'),
     recordQueueMax: e.CALLPOLICY_RECORD_QUEUE_MAX,
     configFile: e.CALLPOLICY_CONFIG,
+    prompts: { dir: e.CALLPOLICY_PROMPT_DIR, pbxDir: e.CALLPOLICY_PROMPT_PBX_DIR ?? e.CALLPOLICY_PROMPT_DIR },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     logLevel: e.LOG_LEVEL,
   };

@@ -1,8 +1,10 @@
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { TIERS } from '../policy/caller-id-types.js';
 import { EMERGENCY_DIGITS_MAX, EMERGENCY_DIGITS_MIN } from '../policy/emergency.js';
+import { SURVEY_DIGITS } from '../policy/survey.js';
+import { BUILTIN_SURVEY_TEMPLATE_NAMES, type SurveyPromptSource } from '../policy/survey-defaults.js';
 import { parseDialedNumber } from '../phone/index.js';
 
 /**
@@ -60,6 +62,72 @@ const memorySchema = z.strictObject({
     .default({ kind: 'goodbye' }),
 });
 
+/**
+ * A survey prompt: exactly one of { text, voice? } (spoken by espeak-ng at apply time),
+ * { sound } (a sound the PBX has), { file } (an audio file converted at apply time).
+ */
+const promptSchema = z
+  .strictObject({
+    text: z.string().min(1, 'the text is empty').max(500, 'at most 500 characters').optional(),
+    voice: z
+      .string()
+      .regex(/^[a-z]{2,3}([-+][A-Za-z0-9-]+)?$/, 'must be an espeak-ng voice like en, en-us or cmn (espeak-ng --voices lists them)')
+      .optional(),
+    sound: z
+      .string()
+      .max(200)
+      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'must be a PBX sound name like custom/thanks: segments of letters, digits, _ and - joined by /, no "..", no leading /')
+      .optional(),
+    file: z
+      .string()
+      .max(1000)
+      .regex(/^\/[^\0\n\r]*$/, 'must be an absolute path to an audio file, like /srv/prompts/thanks.wav')
+      .optional(),
+  })
+  .check((ctx) => {
+    const p = ctx.value;
+    const kinds = (['text', 'sound', 'file'] as const).filter((k) => p[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: p,
+        message: `a prompt is exactly one of { text, voice? }, { sound } or { file } (${kinds.length === 0 ? 'this one has none' : `this one has ${kinds.join(' and ')}`})`,
+      });
+    } else if (p.voice !== undefined && kinds[0] !== 'text') {
+      ctx.issues.push({ code: 'custom', input: p, path: ['voice'], message: 'voice goes with text only' });
+    }
+  })
+  .transform((p): SurveyPromptSource => (p.text !== undefined ? { text: p.text, voice: p.voice ?? 'en' } : p.sound !== undefined ? { sound: p.sound } : { file: p.file! }));
+
+const surveyTemplateSchema = z.strictObject({
+  intro: promptSchema,
+  closing: promptSchema,
+  invalid: promptSchema,
+  keys: z
+    .record(
+      z.string().regex(SURVEY_DIGITS),
+      z.strictObject({
+        label: z.string().regex(/^[^\p{C}]{1,40}$/u, '1 to 40 printable characters'),
+        score: z.number().int('a whole number').min(-100).max(100),
+      }),
+      { error: (i) => (i.code === 'invalid_key' ? `'${String(i.input)}' is not a DTMF key: use one of 0-9, * or #, quoted, like "1"` : undefined) },
+    )
+    .refine((k) => Object.keys(k).length > 0, 'a template needs at least one key, like "1": { label: satisfied, score: 3 }'),
+  tries: z.number().int().min(1).max(5).default(2),
+  timeoutSeconds: z.number().int().min(1).max(60).default(5),
+});
+
+/** The post-call satisfaction survey; absent: no call is surveyed. */
+const surveySchema = z.strictObject({
+  outbound: z.boolean().default(true),
+  inbound: z.boolean().default(false),
+  /** Built-in templates: en, zh. */
+  defaultTemplate: name.default('en'),
+  /** Tried in order; the first match wins. */
+  rules: z.array(z.strictObject({ direction: z.enum(['outbound', 'inbound']).optional(), group: name.optional(), template: name })).default([]),
+  templates: z.record(name, surveyTemplateSchema).default({}),
+});
+
 export const policyFileSchema = z.strictObject({
   defaultCountry: country.default('US'),
   callerId: z.strictObject({
@@ -71,6 +139,7 @@ export const policyFileSchema = z.strictObject({
   trunks: z.record(name, trunkSchema).default({ trunk: trunkSchema.parse({}) }),
   emergency: emergencySchema.default({ numbers: {} }),
   memory: memorySchema.default(memorySchema.parse({})),
+  survey: surveySchema.optional(),
   privacy: z.strictObject({ maskNumbersInLogs: z.boolean().default(true) }).default({ maskNumbersInLogs: true }),
   groups: z.array(name).default([]),
   numbers: z
@@ -98,7 +167,7 @@ export const policyFileSchema = z.strictObject({
 
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 
-type Issue = { path: (string | number)[]; message: string };
+type Issue = { path: (string | number)[]; message: string; /** When the path cannot find the node (a key, not a value). */ line?: number };
 
 /** References across sections: every name used is declared once, every number exists. */
 function crossCheck(file: PolicyFile): Issue[] {
@@ -143,6 +212,18 @@ function crossCheck(file: PolicyFile): Issue[] {
       issues.push({ path: ['agents', i, 'chosen'], message: `chosen number ${a.chosen} is not one of this agent's numbers:` });
     }
   });
+  if (file.survey) {
+    const survey = file.survey;
+    const templates = new Set([...BUILTIN_SURVEY_TEMPLATE_NAMES, ...Object.keys(survey.templates)]);
+    const known = (t: string, path: (string | number)[]) => {
+      if (!templates.has(t)) issues.push({ path, message: `unknown template '${t}' (declare it under survey.templates:, or use a built-in: ${BUILTIN_SURVEY_TEMPLATE_NAMES.join(', ')})` });
+    };
+    known(survey.defaultTemplate, ['survey', 'defaultTemplate']);
+    survey.rules.forEach((r, i) => {
+      known(r.template, ['survey', 'rules', i, 'template']);
+      if (r.group !== undefined && !groups.has(r.group)) issues.push({ path: ['survey', 'rules', i, 'group'], message: `unknown group '${r.group}' (declare it under groups:)` });
+    });
+  }
   return issues;
 }
 
@@ -174,15 +255,42 @@ export function parsePolicyFile(text: string, file: string): PolicyFile {
     }
     return '';
   };
-  const describe = (i: Issue) => `${where(i.path)}${formatPath(i.path)}: ${i.message}`;
+  const describe = (i: Issue) => `${i.line !== undefined ? `line ${i.line}: ` : where(i.path)}${formatPath(i.path)}: ${i.message}`;
 
   const parsed = policyFileSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    throw new PolicyFileError(file, parsed.error.issues.map((i) => describe({ path: i.path as (string | number)[], message: i.message })));
+  const unquoted = unquotedSurveyKeys(doc, lineCounter);
+  if (!parsed.success || unquoted.length > 0) {
+    const issues: Issue[] = [...(parsed.error?.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })) ?? []), ...unquoted];
+    throw new PolicyFileError(file, issues.map(describe));
   }
   const cross = crossCheck(parsed.data);
   if (cross.length > 0) throw new PolicyFileError(file, cross.map(describe));
   return parsed.data;
+}
+
+/**
+ * YAML reads an unquoted key like 1 as a number, which then arrives as the string "1": a survey
+ * key must be a quoted DTMF character, so a number key is named here, with its own line.
+ */
+function unquotedSurveyKeys(doc: Document, lineCounter: LineCounter): Issue[] {
+  const issues: Issue[] = [];
+  const templates = doc.getIn(['survey', 'templates'], true);
+  if (!isMap(templates)) return issues;
+  for (const t of templates.items) {
+    if (!isScalar(t.key) || !isMap(t.value)) continue;
+    const keys = t.value.get('keys', true);
+    if (!isMap(keys)) continue;
+    for (const k of keys.items) {
+      if (isScalar(k.key) && typeof k.key.value === 'number') {
+        issues.push({
+          path: ['survey', 'templates', String(t.key.value), 'keys', String(k.key.source ?? k.key.value)],
+          line: k.key.range ? lineCounter.linePos(k.key.range[0]).line : undefined,
+          message: `a survey key must be quoted, like "${String(k.key.value)}" (unquoted, YAML reads it as a number)`,
+        });
+      }
+    }
+  }
+  return issues;
 }
 
 function formatPath(path: (string | number)[]): string {

@@ -112,3 +112,16 @@ export function chooseSurveyTemplate(selection: SurveySelection, call: { directi
   const rule = selection.rules.find((r) => (r.direction === undefined || r.direction === call.direction) && (r.group === undefined || call.agentGroups.includes(r.group)));
   return rule?.template ?? selection.defaultTemplate;
 }
+
+/**
+ * The survey policy as the adapter uses it: which calls are surveyed, with which template; every
+ * prompt already resolved at apply time to something the PBX can play (PromptRef). Off unless the
+ * policy file has a `survey:` section.
+ */
+export interface SurveySettings extends SurveySelection {
+  enabled: boolean;
+  templates: Record<string, SurveyTemplate>;
+}
+
+/** No survey section applied: nothing is surveyed. */
+export const SURVEY_OFF: SurveySettings = Object.freeze({ enabled: false, outbound: false, inbound: false, rules: [], defaultTemplate: '', templates: {} });

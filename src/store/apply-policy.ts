@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { PolicyFile } from '../config/policy-file.js';
 import type { Location } from '../policy/caller-id-types.js';
+import { SURVEY_OFF, type SurveySettings } from '../policy/survey.js';
 import { rowsOf } from './call-records.js';
 import type { Db } from './database.js';
 
@@ -17,8 +18,11 @@ export interface ApplySummary {
 /** Finds a number's location; the locator may be slow, so it runs before the transaction. */
 export type LocateNumber = (e164: string) => Promise<Location>;
 
-/** Sections of the file that are lists of rows; every other top-level section is a settings document. */
-const INVENTORY_SECTIONS = new Set(['groups', 'numbers', 'agents']);
+/**
+ * Sections of the file that are not stored as they are: lists of rows, and the survey (stored
+ * resolved, from opts.survey). Every other top-level section is a settings document.
+ */
+const NOT_SETTINGS = new Set(['groups', 'numbers', 'agents', 'survey']);
 /** Rows per staging statement: the rows travel as one JSON parameter, whatever their number. */
 const STAGE_CHUNK = 10_000;
 
@@ -29,8 +33,15 @@ const STAGE_CHUNK = 10_000;
  * twice writes nothing (changes: 0), and the size of the inventory is bounded by memory, not by
  * PostgreSQL's 65,535 parameters per statement. Kept across applies: each number's last use
  * (for LRU) and an agent's chosen number when the file names none and it is still allowed.
+ *
+ * The survey document is always written: `opts.survey` (the file's survey section with its prompts
+ * rendered by resolveSurveySettings, before this transaction), else SURVEY_OFF, so a file without
+ * a survey section turns surveys off.
  */
-export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber): Promise<ApplySummary> {
+export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber, opts: { survey?: SurveySettings } = {}): Promise<ApplySummary> {
+  if (file.survey !== undefined && opts.survey === undefined) {
+    throw new Error('the policy file has a survey section: resolve its prompts first (resolveSurveySettings) and pass them as opts.survey');
+  }
   const located = await Promise.all(
     file.numbers.map(async (n) => {
       const auto = await locate(n.number);
@@ -48,9 +59,10 @@ export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber
       };
     }),
   );
-  const settingDocs = Object.entries(file)
-    .filter(([key, value]) => !INVENTORY_SECTIONS.has(key) && value !== undefined)
+  const settingDocs: { key: string; value: unknown }[] = Object.entries(file)
+    .filter(([key, value]) => !NOT_SETTINGS.has(key) && value !== undefined)
     .map(([key, value]) => ({ key, value }));
+  settingDocs.push({ key: 'survey', value: opts.survey ?? SURVEY_OFF });
 
   const changes = await db.transaction(async (tx) => {
     let changed = 0;

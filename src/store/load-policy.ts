@@ -5,6 +5,8 @@ import { DEFAULT_CHAINS, type AgentProfile, type CallerIdSettings, type PoolNumb
 import { createNumberInventory, type NumberInventory } from '../policy/number-inventory.js';
 import type { EmergencySettings } from '../policy/emergency.js';
 import type { MemorySettings } from '../policy/call-memory.js';
+import { SURVEY_OFF, type SurveySettings } from '../policy/survey.js';
+import { surveySettingsSchema } from '../survey/survey-settings-schema.js';
 import type { Db } from './database.js';
 import { agentGroups, agentNumbers, agentPauses, agents, numberGroups, numbers, settings } from './schema/index.js';
 
@@ -19,6 +21,8 @@ export interface RuntimePolicy {
   privacy: { maskNumbersInLogs: boolean };
   emergency: EmergencySettings;
   memory: MemorySettings;
+  /** The post-call survey, prompts resolved when the policy was applied; SURVEY_OFF when none. */
+  survey: SurveySettings;
   inventory: NumberInventory;
   /** Agents an administrator paused (callpolicy pause): unavailable to call memory. */
   pausedAgents: ReadonlySet<string>;
@@ -139,6 +143,7 @@ export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): 
     privacy: shape.privacy.parse(raw.privacy),
     emergency: shape.emergency.parse(raw.emergency),
     memory: shape.memory.parse(raw.memory),
+    survey: raw.survey === undefined ? SURVEY_OFF : surveySettingsSchema.parse(raw.survey),
     inventory: createNumberInventory(pool, profiles),
     pausedAgents: new Set(rows.pausedAgents ?? []),
     configured: callerId !== undefined,

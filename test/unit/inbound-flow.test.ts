@@ -8,6 +8,7 @@ import { createInboundFlow } from '../../src/flows/inbound-flow.js';
 import { createLogger } from '../../src/log.js';
 import { createFakeCallControl } from '../../src/pbx/fake/fake-call-control.js';
 import { DEFAULT_MEMORY, type MemorySettings, type RememberedCall } from '../../src/policy/call-memory.js';
+import { SURVEY_OFF } from '../../src/policy/survey.js';
 import { DEFAULT_CHAINS } from '../../src/policy/caller-id-types.js';
 import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { NewCallRecord } from '../../src/store/call-records.js';
@@ -25,6 +26,7 @@ const policy: RuntimePolicy = {
     { id: 'bob', endpoint: 'PJSIP/1002', groups: [], allowedNumbers: [], chosenNumber: null },
   ]),
   memory: DEFAULT_MEMORY,
+  survey: SURVEY_OFF,
   pausedAgents: new Set<string>(),
   configured: true,
 };

@@ -9,6 +9,7 @@ import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { NewCallRecord } from '../../src/store/call-records.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
+import { SURVEY_OFF } from '../../src/policy/survey.js';
 
 const nyc = { country: 'US', region: 'US:NY', area: 'US:212' };
 
@@ -21,6 +22,7 @@ function policyWith(pool: PoolNumber[], selection: 'lru' | 'random'): RuntimePol
     emergency: { numbers: {}, callerId: null },
     inventory: createNumberInventory(pool, [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }]),
     memory: DEFAULT_MEMORY,
+    survey: SURVEY_OFF,
     pausedAgents: new Set<string>(),
     configured: true,
   };

@@ -11,6 +11,7 @@ import type { NewCallRecord } from '../../src/store/call-records.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
+import { SURVEY_OFF } from '../../src/policy/survey.js';
 
 const nyc = { country: 'US', region: 'US:NY', area: 'US:212' };
 const london = { country: 'GB', region: 'GB:London', area: 'GB:London' };
@@ -33,6 +34,7 @@ function makePolicy(over: Partial<RuntimePolicy> = {}): RuntimePolicy {
     emergency: { numbers: { US: ['922'] }, callerId: '+14155550100' },
     inventory: createNumberInventory(pool, [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }]),
     memory: DEFAULT_MEMORY,
+    survey: SURVEY_OFF,
     pausedAgents: new Set<string>(),
     configured: true,
     ...over,

@@ -12,6 +12,7 @@ import { createNumberInventory } from '../../src/policy/number-inventory.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
+import { SURVEY_OFF } from '../../src/policy/survey.js';
 
 const sf = { country: 'US', region: 'US:CA', area: 'US:415' };
 
@@ -27,6 +28,7 @@ function policy(): RuntimePolicy {
       [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }],
     ),
     memory: DEFAULT_MEMORY,
+    survey: SURVEY_OFF,
     pausedAgents: new Set<string>(),
     configured: true,
   } as RuntimePolicy;

@@ -10,6 +10,7 @@ import type { NewCallRecord } from '../../src/store/call-records.js';
 import type { RuntimePolicy } from '../../src/store/load-policy.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
+import { SURVEY_OFF } from '../../src/policy/survey.js';
 
 const sf = { country: 'US', region: 'US:CA', area: 'US:415' };
 const nyc = { country: 'US', region: 'US:NY', area: 'US:212' };
@@ -30,6 +31,7 @@ function makePolicy(over: Partial<RuntimePolicy['callerId']> = {}): RuntimePolic
       { id: 'alice', endpoint: 'PJSIP/1001', groups: ['sales'], allowedNumbers: ['+12125550100'], chosenNumber: '+12125550100' },
     ]),
     memory: DEFAULT_MEMORY,
+    survey: SURVEY_OFF,
     pausedAgents: new Set<string>(),
     configured: true,
   };
