@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { AppEnv } from './config/env.js';
 import { createInboundFlow } from './flows/inbound-flow.js';
 import { createOutboundFlow } from './flows/outbound-flow.js';
+import { createRecentCalls } from './flows/recent-calls.js';
+import { createSurveyFlow } from './flows/survey-flow.js';
+import { createCallFactsLookup } from './store/call-facts.js';
 import { startHealthServer } from './health/health-server.js';
 import type { Logger } from './log.js';
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
@@ -94,12 +97,14 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
   let stopped = false;
   let recovery: NodeJS.Timeout | undefined;
   let startedPort: CallControlPort | undefined;
+  let stopRecent: (() => void) | undefined;
   try {
     return await wire();
   } catch (err) {
     // A start that fails half-way (port in use, ...) leaves nothing running: no timer, no lock.
     stopped = true;
     clearTimeout(recovery);
+    stopRecent?.();
     await startedPort?.stop().catch(() => undefined);
     records.close();
     await db.close().catch(() => undefined);
@@ -172,10 +177,24 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     for (const n of start.inventory.all()) callingCodes.push(parsePhoneNumberFromString(n.e164)?.countryCallingCode ?? '');
     await preloadGeocodeData(callingCodes.filter(Boolean));
     const locator = createLocator();
+    // Calls in progress (and just ended by their agent), so a survey knows whose call it follows.
+    const recent = createRecentCalls();
+    stopRecent = () => recent.close();
+    const recording: CallRecorder = {
+      ...records,
+      recordDecision(row) {
+        recent.decided(row.channelId, { agentId: row.agentId ?? null, customerE164: row.customerE164 ?? null });
+        records.recordDecision(row);
+      },
+      recordEnd(end) {
+        recent.ended(end.channelId, { answered: end.answeredAt !== null, hungUpBy: end.hungUpBy });
+        records.recordEnd(end);
+      },
+    };
     const flow = createOutboundFlow({
       policy: () => policy!,
       locate: (e164) => locator.locate(e164),
-      recorder: records,
+      recorder: recording,
       logger,
       pbx: 'asterisk',
     });
@@ -187,6 +206,15 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       // While the database is known to be down, no look-up is tried: the call goes to the IVR at once.
       databaseUp: () => health.status() === 'up',
       endpointStatus: (endpoint) => port.endpointStatus(endpoint),
+      recorder: recording,
+      logger,
+      pbx: 'asterisk',
+    });
+    const factsFromRecord = createCallFactsLookup(db.db, 'asterisk');
+    const survey = createSurveyFlow({
+      policy: () => policy!,
+      // A call this process decided is in memory; one decided before a restart is in its record.
+      callFacts: async (callId) => recent.get(callId) ?? (health.status() === 'up' ? factsFromRecord(callId) : null),
       recorder: records,
       logger,
       pbx: 'asterisk',
@@ -206,7 +234,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       void checkOpenCalls().catch((err: unknown) => logger.debug({ err: describeDbError(err) }, 'open call records not checked; will try again'));
     db.onConnectionChange((state) => state === 'up' && port.linkState() === 'up' && check());
     // Ends of both directions go through the outbound flow, which holds back an end that overtakes its decision.
-    const connected = port.start({ outbound: flow.handle, inbound: inbound.handle, ended: flow.ended, linked: check });
+    const connected = port.start({ outbound: flow.handle, inbound: inbound.handle, survey: survey.handle, ended: flow.ended, linked: check });
     connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
 
     let server: Server | undefined;
@@ -234,6 +262,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       async stop() {
         stopped = true;
         clearTimeout(recovery);
+        recent.close();
         await port.stop();
         await records.flush().catch((err: unknown) =>
           logger.error({ err: describeDbError(err), queued: records.stats().queued }, 'call records not written before stop'),

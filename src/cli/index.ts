@@ -14,6 +14,9 @@ import { decideInbound } from '../flows/inbound-flow.js';
 import { createAriRest, endpointStatusOf } from '../pbx/asterisk/ari-rest.js';
 import { createCallMemoryLookup, lastOutboundCallEver } from '../store/call-memory-lookup.js';
 import { describeInbound } from './explain-inbound.js';
+import { resolveSurveySettings } from '../survey/render-prompts.js';
+import { listSurveyResults, summarizeSurveys } from '../store/survey-report.js';
+import { formatSummary, formatSurveyList, parseSurveysOptions, surveyListJson, type SurveysCliOptions } from './surveys-report.js';
 
 /**
  * Administration commands; the database comes from DATABASE_URL or CALLPOLICY_DATA_DIR. An
@@ -57,9 +60,11 @@ program
   .description('apply a policy file: the database then holds exactly what it says (all or nothing)')
   .action(async (file: string) => {
     const policy = await readPolicyFile(file);
+    // Prompts are rendered before the transaction: a prompt that cannot be made applies nothing.
+    const survey = await resolveSurveySettings(policy, { ...loadEnv(process.env, { requireAri: false }).prompts, source: file });
     const locator = createLocator();
     await withDatabase(async (db) => {
-      const summary = await applyPolicy(db.db, policy, (n) => locator.locate(n));
+      const summary = await applyPolicy(db.db, policy, (n) => locator.locate(n), { survey });
       // Nothing changed, nothing to reload (SIGHUP makes the adapter re-read anyway).
       if (summary.changes > 0) await db.notify(POLICY_CHANGED_CHANNEL);
       console.log(
@@ -193,6 +198,32 @@ program
       }
     }),
   );
+
+program
+  .command('surveys')
+  .description('satisfaction survey figures per agent, group or day (default: by agent, the last 7 days), or the latest results')
+  .option('--by <what>', 'agent, group or day', 'agent')
+  .option('--since <date>', 'from this day (YYYY-MM-DD, in --tz) or time (default: 7 days ago; --list: any time)')
+  .option('--until <date>', 'up to this day, included, or before this time (default: now)')
+  .option('--agent <id>', "only this agent's surveys")
+  .option('--group <name>', "only surveys of agents in this group ('(none)': in no group)")
+  .option('--direction <dir>', 'outbound or inbound calls only')
+  .option('--tz <zone>', 'time zone of days and times (IANA name)', 'UTC')
+  .option('--list [n]', 'the latest n results, one per line, instead of the figures (default 20)')
+  .option('--json', 'print the rows as JSON')
+  .action(async (opts: SurveysCliOptions) => {
+    const req = parseSurveysOptions(opts, Date.now());
+    await withDatabase(async (db) => {
+      if (req.list !== null) {
+        const mask = (await loadPolicy(db.db)).privacy.maskNumbersInLogs;
+        const rows = await listSurveyResults(db.db, req.filter, req.list);
+        console.log(req.json ? JSON.stringify(surveyListJson(rows, mask), null, 2) : formatSurveyList(rows, { mask, timeZone: req.timeZone }).join('\n'));
+        return;
+      }
+      const rows = await summarizeSurveys(db.db, req.filter, req.by, { timeZone: req.timeZone });
+      console.log(req.json ? JSON.stringify(rows, null, 2) : formatSummary(rows, req).join('\n'));
+    });
+  });
 
 program.parseAsync().catch((err: Error) => {
   console.error(err instanceof PolicyFileError ? err.message : `callpolicy: ${err.message}`);

@@ -98,13 +98,15 @@ export function createInboundFlow(deps: InboundFlowDeps) {
     });
     log.info({ route: route.kind, reason, agent: route.agentId, caller: numberForLog(route.customer, mask), decisionMicros }, 'inbound route');
 
+    const settings = deps.policy().survey;
+    const survey = settings.enabled && settings.inbound;
     try {
       if (route.kind === 'agent' && route.agentEndpoint) {
-        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer);
+        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer, { survey });
       } else if (route.kind === 'wait-for-agent' && route.agentEndpoint) {
         // A paused agent is never rung while the caller waits: the pause is the administrator's word.
         const offerAgent = route.agentState !== 'paused';
-        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then, offerAgent });
+        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then, offerAgent, survey });
       } else {
         await call.toIvr();
       }

@@ -104,13 +104,15 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     const decisionMicros = Math.round((performance.now() - started) * 1000);
     const releaseStarted = performance.now();
 
+    // An agent's call to a customer is surveyed when the agent hangs up first (never an emergency call).
+    const survey = { survey: policy.survey.enabled && policy.survey.outbound && outcome.agentId !== null && outcome.tier !== 'emergency' };
     try {
       if (outcome.action === 'dial' && outcome.dial) {
-        await call.dial({ number: outcome.dial.number, name: outcome.dial.name }, outcome.dial.destination);
+        await call.dial({ number: outcome.dial.number, name: outcome.dial.name }, outcome.dial.destination, survey);
       } else if (outcome.action === 'reject') {
         await call.reject();
       } else {
-        await call.useDefault();
+        await call.useDefault(survey);
       }
     } catch (err) {
       if (err instanceof CallGoneError) {

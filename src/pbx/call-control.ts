@@ -4,6 +4,11 @@
  * suite (test/contract/).
  */
 
+/** Whether the customer's leg goes to the survey point when the agent hangs up first on the answered call. */
+export interface SurveyOffer {
+  survey?: boolean;
+}
+
 /** An agent's outbound call, held at the decision point until one of the actions is taken. */
 export interface OutboundCall {
   /** PBX-wide id of the agent's channel. */
@@ -14,10 +19,14 @@ export interface OutboundCall {
   readonly dialed: string;
   /** The trunk the dialplan will use (names the trunk's settings). */
   readonly trunk: string;
-  /** Present the caller ID and dial `destination` (digits and a leading + only) on the trunk. */
-  dial(callerId: { number: string; name: string }, destination: string): Promise<void>;
+  /**
+   * Present the caller ID and dial `destination` (digits and a leading + only) on the trunk.
+   * `survey`: if the agent hangs up first on the answered call, the customer's leg comes to the
+   * survey point (handlers.survey) instead of ending.
+   */
+  dial(callerId: { number: string; name: string }, destination: string, opts?: SurveyOffer): Promise<void>;
   /** Let the PBX dial with its default caller ID. */
-  useDefault(): Promise<void>;
+  useDefault(opts?: SurveyOffer): Promise<void>;
   /** Refuse the call (the agent hears that the number is invalid). */
   reject(): Promise<void>;
 }
@@ -40,15 +49,53 @@ export interface InboundCall {
   /** The trunk the call came in on (names its settings, e.g. its country). */
   readonly trunk: string;
   /** Ring the agent for `ringSeconds`; if they do not answer (or cannot): `onNoAnswer`. */
-  ringAgent(endpoint: string, ringSeconds: number, onNoAnswer: NoAnswerRoute): Promise<void>;
+  ringAgent(endpoint: string, ringSeconds: number, onNoAnswer: NoAnswerRoute, opts?: SurveyOffer): Promise<void>;
   /**
    * The agent is busy or away: the caller hears the waiting prompt and music and is offered the
    * agent again whenever their phone is free (ringing `ringSeconds` each time) until `waitSeconds`
    * ran out; then `then`. `offerAgent: false` (a paused agent): the caller waits, the agent is never rung.
    */
-  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent?: boolean }): Promise<void>;
+  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent?: boolean } & SurveyOffer): Promise<void>;
   /** The normal IVR, as if the adapter were not there. */
   toIvr(): Promise<void>;
+}
+
+/** What a survey leg reports while the adapter holds it, in the order it happened. */
+export type SurveyLegEvent =
+  /** A DTMF key (RFC 4733 or SIP INFO: the PBX tells them apart, the flow does not). */
+  | { kind: 'key'; digit: string }
+  /** What the last play() started has played to the end (never sent for a play that a later play() or stopPlaying() cut short). */
+  | { kind: 'played' }
+  /** The customer hung up, or the PBX took the leg away (its own time limit): nothing more will come. */
+  | { kind: 'gone' };
+
+/**
+ * A customer's leg after the agent hung up first on an answered call, held at the survey point
+ * (the PBX decided who hung up first: on Asterisk, Dial's F() and g options). Nothing plays until
+ * the flow says so; keys are reported from the first moment.
+ */
+export interface SurveyCall {
+  /** PBX-wide id of the customer's channel. */
+  readonly id: string;
+  /** The call's id as its record knows it: the agent's channel of an outbound call, the customer's of an inbound one. */
+  readonly callId: string;
+  readonly direction: 'outbound' | 'inbound';
+  /** The agent's endpoint as the PBX knew it on this call (opaque, e.g. PJSIP/1001); '' when not known. */
+  readonly agentEndpoint: string;
+  /** Found again after the link to the PBX came back: its survey began under an earlier connection. */
+  readonly resumed: boolean;
+  /** This leg's outcome was already recorded (markOutcomeRecorded) by an earlier connection. */
+  readonly outcomeRecorded: boolean;
+  /** This leg's events from now on, in order (those that came before the listener are delivered first). One listener. */
+  onEvent(listener: (event: SurveyLegEvent) => void): void;
+  /** Stops what plays, then plays these prompts in order (PBX sound names, or absolute paths without extension). */
+  play(prompts: readonly string[]): Promise<void>;
+  /** Stops what plays; no 'played' follows for it. */
+  stopPlaying(): Promise<void>;
+  /** Notes on the leg itself that its outcome is recorded, so that a re-adopting adapter does not ask again. */
+  markOutcomeRecorded(): Promise<void>;
+  /** Ends the customer's leg: the survey is over, or there is none. */
+  hangup(): Promise<void>;
 }
 
 /** What the PBX says of an agent's endpoint right now. */
@@ -95,6 +142,8 @@ export interface CallControlHandlers {
   outbound(call: OutboundCall): Promise<void>;
   /** A call from a trunk at the routing point. Without this handler such calls go to the IVR. */
   inbound?(call: InboundCall): Promise<void>;
+  /** A customer's leg at the survey point. Without this handler such legs are hung up at once. */
+  survey?(call: SurveyCall): Promise<void>;
   /**
    * A call seen by `outbound` has ended, whatever the decision was (rejected calls included)
    * and even when the decision never reached the PBX.
@@ -146,6 +195,13 @@ export class PbxTimeoutError extends Error {
 export class PbxRequestError extends Error {
   override name = 'PbxRequestError';
   readonly code = 'pbx-request-failed';
+}
+
+/** A prompt reaches a PBX media URI: a sound name (segments of letters, digits, _ and -) or an absolute path, never a list separator or "..". */
+export function assertSafePrompt(prompt: string): void {
+  if (!/^\/?[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(prompt) || prompt.split('/').some((seg) => seg === '..' || seg === '.')) {
+    throw new Error(`unsafe prompt refused: ${JSON.stringify(prompt.slice(0, 60))}`);
+  }
 }
 
 /** Destinations reach a dial string: only digits with an optional leading +. */

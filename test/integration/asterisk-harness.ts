@@ -11,6 +11,7 @@ import { parsePolicyFile } from '../../src/config/policy-file.js';
 import { createLogger } from '../../src/log.js';
 import { createLocator } from '../../src/phone/index.js';
 import { applyPolicy } from '../../src/store/apply-policy.js';
+import { resolveSurveySettings } from '../../src/survey/render-prompts.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { createAriCallControl } from '../../src/pbx/asterisk/ari-call-control.js';
 import type { SandboxAgent } from '../sandbox/asterisk-sandbox.js';
@@ -96,7 +97,9 @@ export async function startInProcessAdapter(): Promise<InProcessAdapter> {
     adapter,
     databaseUrl: db.url,
     async apply(yaml) {
-      await applyPolicy(adapter.db.db, parsePolicyFile(yaml, 'test.yaml'), (n) => locator.locate(n));
+      const file = parsePolicyFile(yaml, 'test.yaml');
+      const survey = await resolveSurveySettings(file, { ...ienv.prompts, source: 'test.yaml' });
+      await applyPolicy(adapter.db.db, file, (n) => locator.locate(n), { survey });
       await adapter.reload();
     },
     async stop() {

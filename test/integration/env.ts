@@ -10,6 +10,8 @@ export interface IntegrationEnv {
   databaseUrl: string;
   /** Asterisk's SIP address for sipp phones, e.g. 127.0.0.1:5060. */
   sipServer: string;
+  /** Where the tests write rendered survey prompts, and how that Asterisk names the folder. */
+  prompts: { dir: string; pbxDir: string };
 }
 
 function required(name: string): string {
@@ -30,6 +32,10 @@ export function integrationEnv(): IntegrationEnv {
     ariApp: process.env['ARI_APP'] || 'callpolicy',
     databaseUrl: process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test',
     sipServer: process.env['SIP_SERVER'] || '127.0.0.1:5060',
+    prompts: {
+      dir: process.env['CALLPOLICY_PROMPT_DIR'] || '/var/lib/asterisk/sounds/callpolicy',
+      pbxDir: process.env['CALLPOLICY_PROMPT_PBX_DIR'] || process.env['CALLPOLICY_PROMPT_DIR'] || '/var/lib/asterisk/sounds/callpolicy',
+    },
   };
   return cached;
 }

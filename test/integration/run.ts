@@ -87,6 +87,9 @@ async function main(): Promise<number> {
       env['ARI_PASSWORD'] = sandbox.ariPassword;
       env['ARI_APP'] = sandbox.appName;
       env['SIP_SERVER'] = sandbox.sipServer;
+      // Survey prompts rendered by the tests go where the chrooted Asterisk finds them.
+      env['CALLPOLICY_PROMPT_DIR'] ??= path.join(asteriskRootDir(), 'var', 'lib', 'asterisk', 'sounds', 'callpolicy');
+      env['CALLPOLICY_PROMPT_PBX_DIR'] ??= '/var/lib/asterisk/sounds/callpolicy';
     }
     if (!env['CALLPOLICY_SIPP_WORKDIR']) {
       // sipp keeps the files of failed runs there; start each run empty.

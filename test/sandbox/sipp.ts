@@ -25,7 +25,7 @@ export class SippError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Running one sipp
 
-interface SippRun {
+export interface SippRun {
   child: ChildProcess;
   dir: string;
   logFile: string;
@@ -72,7 +72,7 @@ async function assertUdpPortFree(port: number, what: string): Promise<void> {
   if (busy) throw new SippError(`${what}: UDP port ${LOCAL_IP}:${port} is in use (${busy}); is another sipp still running?`);
 }
 
-async function startSipp(o: SippRunOptions): Promise<SippRun> {
+export async function startSipp(o: SippRunOptions): Promise<SippRun> {
   await assertUdpPortFree(o.port, o.what);
   const base = path.resolve(o.workDir ?? defaultWorkDir());
   await fs.mkdir(base, { recursive: true });
@@ -117,7 +117,7 @@ async function startSipp(o: SippRunOptions): Promise<SippRun> {
 }
 
 /** What sipp said about a run, for error messages. */
-async function diagnostics(run: Omit<SippRun, 'child'>): Promise<string> {
+export async function diagnostics(run: Omit<SippRun, 'child'>): Promise<string> {
   return [
     `sipp files in ${run.dir}`,
     `--- stderr ---\n${await tailFile(path.join(run.dir, 'stderr.log'), 15)}`,
@@ -125,7 +125,7 @@ async function diagnostics(run: Omit<SippRun, 'child'>): Promise<string> {
   ].join('\n');
 }
 
-async function removeRunDir(run: Omit<SippRun, 'child'>): Promise<void> {
+export async function removeRunDir(run: Omit<SippRun, 'child'>): Promise<void> {
   if (process.env['CALLPOLICY_KEEP_SIPP_FILES']) return;
   await fs.rm(run.dir, { recursive: true, force: true });
 }
@@ -159,7 +159,7 @@ function checkDisplayName(name: string): string {
   return name;
 }
 
-function checkServer(server: string): { host: string; port: string } {
+export function checkServer(server: string): { host: string; port: string } {
   const m = /^([0-9.]+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(server);
   if (!m) throw new SippError(`server ${JSON.stringify(server)} must be host:port`);
   return { host: m[1]!, port: m[2]! };
@@ -340,7 +340,7 @@ async function startUas(opts: TrunkOptions & { port: number }, role: string): Pr
 }
 
 /** Sends SIP OPTIONS to 127.0.0.1:<port> until something answers (sipp -aa answers 200). */
-async function waitForSipResponder(port: number, timeoutMs: number, check: () => Promise<void>): Promise<void> {
+export async function waitForSipResponder(port: number, timeoutMs: number, check: () => Promise<void>): Promise<void> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -501,7 +501,7 @@ function callArgs(o: { fromPort: number; fromUser: string; fromName?: string; to
   ];
 }
 
-async function readLogLines(file: string): Promise<string[]> {
+export async function readLogLines(file: string): Promise<string[]> {
   const text = await fs.readFile(file, 'utf8').catch(() => '');
   return text.split('\n').map((l) => l.trim()).filter(Boolean);
 }

@@ -19,6 +19,7 @@ import {
   type NoAnswerRoute,
   type OutboundCall,
 } from '../call-control.js';
+import { SURVEY_DONE_MARK, SURVEY_MARK, createSurveyLegs, parseSurveyArgs, type AriSurveyEvent } from './ari-survey-legs.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
 import { AriHttpError, createAriRest, endpointStatusOf, type AriRest } from './ari-rest.js';
 import { createWsRest, type RestResponseEvent, type WsSocket } from './ari-ws-rest.js';
@@ -59,11 +60,17 @@ const INBOUND_ARG = 'inbound';
 const INBOUND_MARK = 'CALLPOLICY_DID';
 /** The shipped dialplan's context that rings a remembered agent (extension ring*... or wait*...). */
 const AGENT_CONTEXT = 'callpolicy-agent';
+/** A survey leg's keys, the end of its prompts, and its going away (StasisEnd also ends every decided call: one small event more per call). */
+const SURVEY_EVENTS = ['ChannelDtmfReceived', 'PlaybackFinished', 'StasisEnd', 'ChannelHangupRequest'];
+/** The shipped dialplan's [callpolicy-survey] enters the app with this first argument, then direction, call id, agent endpoint. */
+const SURVEY_ARG = 'survey';
+/** No survey lasts longer: a leg whose end was missed is forgotten after this. */
+const SURVEY_MAX_AGE_MS = 30 * 60_000;
 /**
  * The events we act on. Followed channels would otherwise stream every ChannelVarset, Dial and
  * state change through the websocket while the call is being set up, costing post-dial delay.
  */
-const WANTED_EVENTS = ['StasisStart', 'RESTResponse'];
+const WANTED_EVENTS = ['StasisStart', 'RESTResponse', ...SURVEY_EVENTS];
 /** The shipped dialplan's h extension enters the app with this first argument at every end. */
 const END_ARG = 'end';
 /** The shipped dialplan's context that dials with the adapter's caller ID (extension <caller ID>*<destination>). */
@@ -85,7 +92,22 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   const deciding = new Set<string>();
 
   // The decision's requests go over the ARI websocket when it is open, else over HTTP.
-  const rest = createWsRest(() => (client ? socketOf(client) : undefined), createAriRest(opts.url, opts.user, opts.password, t), t);
+  const http = createAriRest(opts.url, opts.user, opts.password, t);
+  const rest = createWsRest(() => (client ? socketOf(client) : undefined), http, t);
+  const surveys = createSurveyLegs(() => guardedRest);
+  /**
+   * The REST calls of survey legs go over HTTP, never the websocket: Asterisk runs a websocket's
+   * requests one after the other, and one that waits for a channel's own thread (a variable set
+   * while a prompt plays on it) would hold every other call's decision behind the prompt. With the
+   * same errors as every other request (CallGoneError for a leg that left).
+   */
+  const guardedRest: AriRest = {
+    ...http,
+    play: (channelId, playbackId, media) => request('play', () => http.play(channelId, playbackId, media), channelId),
+    stopPlayback: (playbackId) => request('stopPlayback', () => http.stopPlayback(playbackId)),
+    setChannelVar: (channelId, variable, value) => request('setChannelVar', () => http.setChannelVar(channelId, variable, value), channelId),
+    hangup: (channelId) => request('hangup', () => http.hangup(channelId), channelId),
+  };
 
   async function request<T>(operation: string, call: (r: AriRest) => Promise<T>, channelId?: string): Promise<T> {
     try {
@@ -113,7 +135,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
    * The default caller ID or a refusal: one variable the dialplan reads after Stasis(), and
    * "continue", written together on the ARI websocket (see the shipped dialplan).
    */
-  function release(channelId: string, decision: 'default' | 'reject'): Promise<void> {
+  function release(channelId: string, decision: 'default' | 'default-survey' | 'reject'): Promise<void> {
     return letGo('decision', channelId, (r) => r.setVarAndContinue(channelId, 'CALLPOLICY_DECISION', decision));
   }
 
@@ -122,8 +144,9 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
    * <caller ID>*<destination>; the trunk's caller ID name, when it has one, in a variable written
    * in the same TCP write. Nothing else: the call's end comes to us from the dialplan's h extension.
    */
-  function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string): Promise<void> {
-    const to = { context: DECIDED_CONTEXT, extension: `${callerId.number}*${destination}`, priority: 1 };
+  function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string, survey: boolean): Promise<void> {
+    // A third field "s": the customer's leg goes to the survey when the agent hangs up first.
+    const to = { context: DECIDED_CONTEXT, extension: `${callerId.number}*${destination}${survey ? '*s' : ''}`, priority: 1 };
     return letGo('decision', channelId, (r) => (callerId.name ? r.setVarAndContinue(channelId, 'CALLPOLICY_NAME', callerId.name, to) : r.continueInDialplan(channelId, to)));
   }
 
@@ -166,12 +189,12 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       endpoint: channel.name.replace(/-[^-]*$/, ''),
       dialed: channel.dialplan?.exten ?? '',
       trunk,
-      async dial(callerId, destination) {
+      async dial(callerId, destination, o) {
         assertSafeDestination(destination);
         assertSafeCallerId(callerId);
-        await releaseToDial(channel.id, callerId, destination);
+        await releaseToDial(channel.id, callerId, destination, o?.survey ?? false);
       },
-      useDefault: () => release(channel.id, 'default'),
+      useDefault: (o) => release(channel.id, o?.survey ? 'default-survey' : 'default'),
       reject: () => release(channel.id, 'reject'),
     };
   }
@@ -182,12 +205,28 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       callerNumber: channel.caller?.number ?? '',
       dialed: channel.dialplan?.exten ?? '',
       trunk,
-      ringAgent: async (endpoint, ringSeconds, onNoAnswer) =>
-        routeInbound(channel.id, { endpoint, extension: agentExtension('ring', endpoint, ringSeconds, null, onNoAnswer) }),
+      ringAgent: async (endpoint, ringSeconds, onNoAnswer, o) =>
+        routeInbound(channel.id, { endpoint, extension: agentExtension('ring', endpoint, ringSeconds, null, onNoAnswer, true, o?.survey ?? false) }),
       waitForAgent: async (endpoint, o) =>
-        routeInbound(channel.id, { endpoint, extension: agentExtension('wait', endpoint, o.ringSeconds, o.waitSeconds, o.then, o.offerAgent ?? true) }),
+        routeInbound(channel.id, { endpoint, extension: agentExtension('wait', endpoint, o.ringSeconds, o.waitSeconds, o.then, o.offerAgent ?? true, o.survey ?? false) }),
       toIvr: () => routeInbound(channel.id),
     };
+  }
+
+  /** A customer's leg at the survey point: to the survey handler, or hung up when there is none. */
+  function deliverSurvey(channelId: string, args: string[], resumed: boolean, outcomeRecorded: boolean): void {
+    if (deciding.has(channelId) || surveys.has(channelId)) return;
+    const fields = parseSurveyArgs(args);
+    if (!fields || !handlers?.survey) {
+      if (!fields) log.warn({ channelId, args }, 'survey leg with malformed arguments; hanging it up');
+      guardedRest.hangup(channelId).catch(() => undefined);
+      return;
+    }
+    const call = surveys.open(channelId, fields, resumed, outcomeRecorded);
+    handlers.survey(call).catch((err: Error) => {
+      log.error({ channelId, err: err.message }, 'survey handler failed');
+      guardedRest.hangup(channelId).catch(() => undefined);
+    });
   }
 
   function deliver(channel: AriChannelJson, trunk: string, direction: 'outbound' | 'inbound'): void {
@@ -217,6 +256,13 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       if (waiting.length > 0) log.info({ count: waiting.length }, 're-adopting calls still waiting in the Stasis app');
       for (const channelId of waiting) {
         try {
+          // A survey leg (the customer's, after the agent hung up): its survey starts again, unless its outcome is recorded.
+          const survey = await request('getChannelVar', (r) => r.getChannelVar(channelId, SURVEY_MARK)).catch(() => '');
+          if (survey) {
+            const done = await request('getChannelVar', (r) => r.getChannelVar(channelId, SURVEY_DONE_MARK)).catch(() => '');
+            deliverSurvey(channelId, survey.split('*'), true, done === '1');
+            continue;
+          }
           const channel = await request('channels.get', (r) => r.getChannel(channelId), channelId);
           // The channel's context is the trunk's own when it includes [callpolicy-inbound]: the
           // variable that context sets before Stasis() tells a customer's call from an agent's.
@@ -244,6 +290,10 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       onEnd(event.channel, event.args, event.timestamp);
       return;
     }
+    if (kind === SURVEY_ARG) {
+      deliverSurvey(event.channel.id, event.args.slice(1), false, false);
+      return;
+    }
     if (kind !== OUTBOUND_CONTEXT_ARG && kind !== INBOUND_ARG) {
       log.warn({ channelId: event.channel.id, args: event.args }, 'channel entered Stasis with unknown arguments; sending it back');
       release(event.channel.id, 'default').catch(() => undefined);
@@ -252,7 +302,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     deliver(event.channel, trunk || 'trunk', kind);
   }
 
-  /** One websocket message: the event filter lets only these two types through. */
+  /** One websocket message: the event filter lets only the types of WANTED_EVENTS through. */
   function onMessage(data: unknown): void {
     let event: { type?: string };
     try {
@@ -263,6 +313,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     }
     if (event.type === 'StasisStart') onStasisStart(event as Parameters<typeof onStasisStart>[0]);
     else if (event.type === 'RESTResponse') rest.onResponse(event as RestResponseEvent);
+    else surveys.onEvent(event as AriSurveyEvent);
   }
 
   function attach(c: AriClient): void {
@@ -392,6 +443,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       stopped = false;
       const pingEvery = opts.pingIntervalMs ?? 5000;
       pingTimer = setInterval(() => {
+        surveys.sweep(SURVEY_MAX_AGE_MS);
         if (!client || state !== 'up') return;
         if (Date.now() - lastPong > pingEvery * 3) {
           // Drop the socket and let ari-client's own reconnection take over: one owner only.
@@ -480,15 +532,18 @@ export function parseEndReport(fields: readonly string[], channelName: string): 
   };
 }
 
-/** An inbound route as the dialplan's [callpolicy-agent] extension: ring*<ring>*<then> or wait*<ring>*<wait>*<then>. */
-function agentExtension(kind: 'ring' | 'wait', endpoint: string, ringSeconds: number, waitSeconds: number | null, then: NoAnswerRoute, offerAgent = true): string {
+/**
+ * An inbound route as the dialplan's [callpolicy-agent] extension: ring*<ring>*<survey>*<then> or
+ * wait*<ring>*<wait>*<survey>*<then>; <survey> is 1 when the customer is surveyed after the agent hangs up first.
+ */
+function agentExtension(kind: 'ring' | 'wait', endpoint: string, ringSeconds: number, waitSeconds: number | null, then: NoAnswerRoute, offerAgent: boolean, survey: boolean): string {
   assertSafeEndpoint(endpoint);
   assertSeconds('ring time', ringSeconds, 999);
   if (waitSeconds !== null) assertSeconds('wait time', waitSeconds, 9999);
   assertSafeNoAnswerRoute(then);
   const thenFields = then.kind === 'voicemail' ? ['voicemail', then.extension] : [then.kind];
   // Ring time 0 in a wait: the agent is never rung (paused).
-  return [kind, offerAgent ? ringSeconds : 0, ...(waitSeconds !== null ? [waitSeconds] : []), ...thenFields].join('*');
+  return [kind, offerAgent ? ringSeconds : 0, ...(waitSeconds !== null ? [waitSeconds] : []), survey ? 1 : 0, ...thenFields].join('*');
 }
 
 /** Stops a client for good: no listeners, no websocket, no scheduled reconnect left running. */

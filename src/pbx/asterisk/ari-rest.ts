@@ -39,13 +39,20 @@ export interface AriRest {
   getEndpoint(technology: string, resource: string): Promise<{ state?: string; channel_ids?: string[] }>;
   /** Only these event types reach the app's websocket. */
   allowEvents(app: string, types: string[]): Promise<void>;
+  /** Plays the media (sound:<name or path>, ...) in order on the channel, as the playback `playbackId`. */
+  play(channelId: string, playbackId: string, media: readonly string[]): Promise<void>;
+  /** Stops a playback; one already finished answers 404. */
+  stopPlayback(playbackId: string): Promise<void>;
+  setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
+  /** Hangs the channel up (normal clearing). */
+  hangup(channelId: string): Promise<void>;
 }
 
 export function createAriRest(baseUrl: string, user: string, password: string, timeoutMs: number): AriRest {
   const root = `${baseUrl.replace(/\/+$/, '')}/ari`;
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-  async function call(method: 'GET' | 'POST' | 'PUT', path: string, query: Record<string, string> = {}, body?: unknown): Promise<unknown> {
+  async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, query: Record<string, string> = {}, body?: unknown): Promise<unknown> {
     const qs = new URLSearchParams(query).toString();
     const headers: Record<string, string> = { authorization };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -89,6 +96,18 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
     },
     async allowEvents(app, types) {
       await call('PUT', `/applications/${encodeURIComponent(app)}/eventFilter`, {}, { allowed: types.map((type) => ({ type })) });
+    },
+    async play(channelId, playbackId, media) {
+      await call('POST', `${ch(channelId)}/play/${encodeURIComponent(playbackId)}`, { media: media.join(',') });
+    },
+    async stopPlayback(playbackId) {
+      await call('DELETE', `/playbacks/${encodeURIComponent(playbackId)}`);
+    },
+    async setChannelVar(channelId, variable, value) {
+      await call('POST', `${ch(channelId)}/variable`, { variable, value });
+    },
+    async hangup(channelId) {
+      await call('DELETE', ch(channelId), { reason: 'normal' });
     },
   };
 }

@@ -35,7 +35,7 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
   const pending = new Map<string, { resolve(body: string): void; reject(err: Error): void; timer: NodeJS.Timeout; what: string }>();
 
   /** Sends one request now (synchronously) and resolves with its body, or null when no socket is open. */
-  function send(method: 'POST' | 'GET', uri: string): Promise<string> | null {
+  function send(method: 'POST' | 'GET' | 'DELETE', uri: string): Promise<string> | null {
     const ws = socket();
     if (!ws?.isOpen()) return null;
     const id = `cp${++seq}`;

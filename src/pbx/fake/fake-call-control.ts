@@ -12,12 +12,16 @@ import {
   type LinkState,
   type FinalDestination,
   type NoAnswerRoute,
+  type SurveyLegEvent,
+  assertSafePrompt,
 } from '../call-control.js';
 
 /** What the trunk saw of a call, or that the call never reached it. */
 export interface FakeCallResult {
   outcome: 'dialed' | 'default' | 'rejected' | 'gone';
   trunk: { destination: string; callerIdNumber: string; callerIdName: string } | null;
+  /** Present (true) when the adapter asked for the survey should the agent hang up first. */
+  survey?: true;
 }
 
 export interface FakePlaceCall {
@@ -44,8 +48,36 @@ export interface FakeInbound {
 
 export type FakeInboundResult =
   | { outcome: 'ivr'; via: 'no-adapter' | 'timeout' | 'adapter' }
-  | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute }
-  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent: boolean };
+  | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute; survey?: true }
+  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent: boolean; survey?: true };
+
+/** A customer on a survey leg: what they do, in ms from the moment the leg reaches the adapter. */
+export type FakeCustomerAction = { atMs: number; key: string } | { atMs: number; hangup: true };
+
+export interface FakeSurvey {
+  direction: 'outbound' | 'inbound';
+  callId?: string;
+  agentEndpoint?: string;
+  customer: FakeCustomerAction[];
+  /** How long one prompt plays (default 30 ms), unless `promptDurations` names it. */
+  promptMs?: number;
+  /** How long a named prompt plays, in ms. */
+  promptDurations?: Record<string, number>;
+  /** The PBX's own limit on the survey (the dialplan's TIMEOUT(absolute)); default 10 s. */
+  maxMs?: number;
+  /** The leg as re-adopted after a reconnect, with its outcome recorded or not. */
+  resumed?: { outcomeRecorded: boolean };
+}
+
+export interface FakeSurveyResult {
+  /** The prompts of each play() in order, with whether each play ran to its end. */
+  plays: { prompts: string[]; completed: boolean }[];
+  /** Who ended the leg: the adapter (hangup), the customer, or the PBX's limit. */
+  endedBy: 'adapter' | 'customer' | 'pbx-limit';
+  /** markOutcomeRecorded was called. */
+  outcomeMarked: boolean;
+  durationMs: number;
+}
 
 /** Where the fake's dialplan takes a routed call: the agent, or the no-answer route. */
 export function inboundDestination(r: FakeInboundResult, agentAnswers: boolean): { reached: 'agent' | NoAnswerRoute['kind']; agentRang: boolean; mailbox?: string } {
@@ -137,15 +169,15 @@ export function createFakeCallControl() {
         endpoint: req.endpoint,
         dialed: req.dialed,
         trunk: req.trunk ?? 'trunk',
-        async dial(callerId, destination) {
+        async dial(callerId, destination, o) {
           guard();
           assertSafeDestination(destination);
           assertSafeCallerId(callerId);
-          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name } }, 'dial');
+          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name }, ...(o?.survey ? { survey: true as const } : {}) }, 'dial');
         },
-        async useDefault() {
+        async useDefault(o) {
           guard();
-          settle(defaultDial(), 'default');
+          settle({ ...defaultDial(), ...(o?.survey ? { survey: true as const } : {}) }, 'default');
         },
         async reject() {
           guard();
@@ -193,18 +225,26 @@ export function createFakeCallControl() {
         callerNumber: req.callerNumber,
         dialed: req.dialed ?? '4000',
         trunk: req.trunk ?? 'trunk',
-        async ringAgent(endpoint, ringSeconds, onNoAnswer) {
+        async ringAgent(endpoint, ringSeconds, onNoAnswer, o) {
           assertSafeEndpoint(endpoint);
           assertSeconds('ring time', ringSeconds, 999);
           assertSafeNoAnswerRoute(onNoAnswer);
-          settle({ outcome: 'agent', endpoint, ringSeconds, onNoAnswer });
+          settle({ outcome: 'agent', endpoint, ringSeconds, onNoAnswer, ...(o?.survey ? { survey: true as const } : {}) });
         },
         async waitForAgent(endpoint, opts) {
           assertSafeEndpoint(endpoint);
           assertSeconds('ring time', opts.ringSeconds, 999);
           assertSeconds('wait time', opts.waitSeconds, 9999);
           assertSafeNoAnswerRoute(opts.then);
-          settle({ outcome: 'wait-for-agent', endpoint, ringSeconds: opts.ringSeconds, waitSeconds: opts.waitSeconds, then: opts.then, offerAgent: opts.offerAgent ?? true });
+          settle({
+            outcome: 'wait-for-agent',
+            endpoint,
+            ringSeconds: opts.ringSeconds,
+            waitSeconds: opts.waitSeconds,
+            then: opts.then,
+            offerAgent: opts.offerAgent ?? true,
+            ...(opts.survey ? { survey: true as const } : {}),
+          });
         },
         async toIvr() {
           settle({ outcome: 'ivr', via: 'adapter' });
@@ -213,10 +253,88 @@ export function createFakeCallControl() {
     });
   }
 
+  /**
+   * A customer's leg at the survey point, as the shipped dialplan sends it after the agent hung up
+   * first: to the adapter's survey handler (hung up at once without one, or with no link), with
+   * keys and the hang-up scripted by `req.customer` and prompts that play `promptMs` each.
+   */
+  function placeSurvey(req: FakeSurvey): Promise<FakeSurveyResult> {
+    const id = `fake-survey-${++seq}`;
+    const started = Date.now();
+    const h = handlers?.survey;
+    if (!h || state !== 'up') return Promise.resolve({ plays: [], endedBy: 'adapter', outcomeMarked: false, durationMs: 0 });
+    return new Promise<FakeSurveyResult>((resolve) => {
+      const plays: FakeSurveyResult['plays'] = [];
+      const timers: NodeJS.Timeout[] = [];
+      let playTimer: NodeJS.Timeout | undefined;
+      let listener: ((e: SurveyLegEvent) => void) | undefined;
+      const buffered: SurveyLegEvent[] = [];
+      let alive = true;
+      let outcomeMarked = false;
+      const emit = (e: SurveyLegEvent) => (listener ? listener(e) : buffered.push(e));
+      const end = (endedBy: FakeSurveyResult['endedBy']) => {
+        if (!alive) return;
+        alive = false;
+        clearTimeout(playTimer);
+        timers.forEach(clearTimeout);
+        if (endedBy !== 'adapter') emit({ kind: 'gone' });
+        resolve({ plays, endedBy, outcomeMarked, durationMs: Date.now() - started });
+      };
+      const guard = () => {
+        if (!alive) throw new CallGoneError(id);
+      };
+      const stop = () => {
+        clearTimeout(playTimer);
+        playTimer = undefined;
+      };
+      for (const a of req.customer) {
+        timers.push(setTimeout(() => ('hangup' in a ? end('customer') : alive && emit({ kind: 'key', digit: a.key })), a.atMs));
+      }
+      timers.push(setTimeout(() => end('pbx-limit'), req.maxMs ?? 10_000));
+      h({
+        id,
+        callId: req.callId ?? `fake-call-${seq}`,
+        direction: req.direction,
+        agentEndpoint: req.agentEndpoint ?? '',
+        resumed: req.resumed !== undefined,
+        outcomeRecorded: req.resumed?.outcomeRecorded ?? false,
+        onEvent(l) {
+          listener = l;
+          for (const e of buffered.splice(0)) l(e);
+        },
+        async play(prompts) {
+          guard();
+          prompts.forEach(assertSafePrompt);
+          stop();
+          const entry = { prompts: [...prompts], completed: false };
+          plays.push(entry);
+          playTimer = setTimeout(() => {
+            entry.completed = true;
+            playTimer = undefined;
+            if (alive) emit({ kind: 'played' });
+          }, prompts.reduce((ms, p) => ms + (req.promptDurations?.[p] ?? req.promptMs ?? 30), 0));
+        },
+        async stopPlaying() {
+          guard();
+          stop();
+        },
+        async markOutcomeRecorded() {
+          guard();
+          outcomeMarked = true;
+        },
+        async hangup() {
+          guard();
+          end('adapter');
+        },
+      }).catch(() => end('adapter'));
+    });
+  }
+
   return {
     port,
     placeCall,
     placeInbound,
+    placeSurvey,
     /** Simulates the adapter's link to the PBX going away. */
     setLinkState(s: LinkState) {
       state = s;
