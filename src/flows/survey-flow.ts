@@ -79,7 +79,10 @@ export function createSurveyFlow(deps: SurveyFlowDeps) {
         endedAt: new Date(now()),
       });
       log.info({ outcome: outcome.kind, key: 'key' in outcome ? outcome.key : undefined, agent: agentId, customer: numberForLog(facts?.customerE164 ?? null, mask), template: templateName, attempts }, 'survey outcome');
-      call.markOutcomeRecorded().catch(() => undefined);
+      if (outcome.kind === 'hung_up') return;
+      // The prompt that was playing stops first: noting the outcome waits for the channel on Asterisk.
+      call.stopPlaying().catch(() => undefined);
+      call.markOutcomeRecorded().catch((err: Error) => log.warn({ err: err.message }, 'cannot note the survey outcome on the leg'));
     };
     await runSurvey(call, template, record, log);
   }

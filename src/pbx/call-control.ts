@@ -92,7 +92,11 @@ export interface SurveyCall {
   play(prompts: readonly string[]): Promise<void>;
   /** Stops what plays; no 'played' follows for it. */
   stopPlaying(): Promise<void>;
-  /** Notes on the leg itself that its outcome is recorded, so that a re-adopting adapter does not ask again. */
+  /**
+   * Notes on the leg itself that its outcome is recorded, so that a re-adopting adapter does not
+   * ask again. Requests of a leg take effect in the order they were made; on some PBXs (Asterisk)
+   * this one waits while a prompt plays: stop the prompt first.
+   */
   markOutcomeRecorded(): Promise<void>;
   /** Ends the customer's leg: the survey is over, or there is none. */
   hangup(): Promise<void>;

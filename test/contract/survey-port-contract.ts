@@ -154,6 +154,30 @@ export function surveyPortContract(name: string, makeHarness: () => Promise<Surv
       );
     });
 
+    test('the outcome noted after stopping a long prompt takes effect at once, and the next prompt plays', async () => {
+      offer = true;
+      let markedMs = -1;
+      script = async (call, events) => {
+        await call.play(['silence/10']);
+        await sleep(500);
+        const started = Date.now();
+        // As the survey flow does when the outcome is known: stop, note, play the closing prompt.
+        const stopped = call.stopPlaying();
+        const marked = call.markOutcomeRecorded();
+        const played = call.play(['beep']);
+        await Promise.all([stopped, marked, played]);
+        markedMs = Date.now() - started;
+        await eventOf(events, 'played', 5000);
+        await call.hangup();
+      };
+      await h.surveyedCall('outbound', []);
+      assert.ok(markedMs >= 0 && markedMs < 1000, `stop, note and play took ${markedMs} ms (a note queued behind the 10 s prompt would take 10 s)`);
+      assert.deepEqual(
+        legs.at(-1)!.events.map((e) => e.kind),
+        ['played'],
+      );
+    });
+
     for (const direction of ['outbound', 'inbound'] as const) {
       test(`${direction}: the customer hangs up first: no survey leg`, async () => {
         offer = true;

@@ -5,7 +5,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { placeCall, startAgentPhone, startTrunk, type Trunk } from '../sandbox/sipp.js';
-import type { CallControlPort, InboundCall } from '../../src/pbx/call-control.js';
+import type { CallControlPort, InboundCall, SurveyCall } from '../../src/pbx/call-control.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { ariPort, callThrough } from './asterisk-harness.js';
@@ -221,4 +221,87 @@ test('a call that outlives its adapter is followed by the next one, which record
   assert.ok(ends[0]!.talkSeconds !== null && ends[0]!.talkSeconds >= 1, `talk ${ends[0]!.talkSeconds} s`);
   assert.deepEqual(await next.follow([decided[0]!]), { following: [], gone: [decided[0]] }, 'once ended, it is gone');
   await next.stop();
+});
+
+const dialSurveyed = async (call: Parameters<Parameters<CallControlPort['start']>[0]['outbound']>[0]) =>
+  call.dial({ number: '+12125550199', name: 'ACME' }, '+14155550123', { survey: true });
+
+/** An agent's call the customer's leg of which is left in the survey by `stuck` (an adapter that then goes away). */
+async function surveyLegLeftBy(stuck: CallControlPort, decided: string[]): Promise<void> {
+  await trunk.takeInvites();
+  const call = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: `${OUTSIDE_LINE}+14155550123`, server: env.sipServer, holdMs: 500, timeoutMs: 20_000 });
+  assert.equal((await call).finalStatus, 200);
+  await waitFor(() => decided.length === 1, 5000);
+  // The agent has hung up: only the customer's leg is left in the app, held for its survey.
+  let waiting: string[] = [];
+  for (let i = 0; i < 50 && waiting.length !== 1; i++) {
+    await sleep(100);
+    waiting = (await ariGet<{ channel_ids: string[] }>(`/applications/${env.ariApp}`)).channel_ids;
+  }
+  assert.equal(waiting.length, 1, "the customer's leg waits in the Stasis app");
+  await stuck.stop();
+}
+
+for (const recorded of [false, true]) {
+  test(`a survey leg left by a vanished adapter ${recorded ? 'after its outcome was noted is hung up by the next one, not asked again' : 'is re-adopted by the next one and surveyed again'}`, async () => {
+    const decided: string[] = [];
+    const stuck = ariPort();
+    await stuck.start({
+      outbound: async (call) => {
+        decided.push(call.id);
+        await dialSurveyed(call);
+      },
+      survey: async (leg) => {
+        if (recorded) await leg.markOutcomeRecorded();
+        await new Promise<void>(() => undefined);
+      },
+    });
+    await surveyLegLeftBy(stuck, decided);
+
+    const adopted: SurveyCall[] = [];
+    const next = ariPort();
+    ports.push(next);
+    await next.start({
+      outbound: dialFixed,
+      survey: async (leg) => {
+        adopted.push(leg);
+        await leg.hangup();
+      },
+    });
+    await waitFor(() => adopted.length === 1, 5000);
+    const leg = adopted[0]!;
+    assert.deepEqual(
+      [leg.resumed, leg.outcomeRecorded, leg.direction, leg.callId, leg.agentEndpoint],
+      [true, recorded, 'outbound', decided[0], `PJSIP/${AGENT_ONE.endpoint}`],
+    );
+    await next.stop();
+  });
+}
+
+test('a survey leg whose adapter never comes back is hung up by the PBX when CALLPOLICY_SURVEY_MAX runs out', async () => {
+  const setGlobal = (value: string) =>
+    fetch(`${env.ariUrl}/ari/asterisk/variable?variable=CALLPOLICY_SURVEY_MAX&value=${value}`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${env.ariUser}:${env.ariPassword}`).toString('base64')}` },
+    });
+  assert.equal((await setGlobal('3')).status, 204);
+  try {
+    const decided: string[] = [];
+    const stuck = ariPort();
+    await stuck.start({
+      outbound: async (call) => {
+        decided.push(call.id);
+        await dialSurveyed(call);
+      },
+      survey: () => new Promise<void>(() => undefined),
+    });
+    await surveyLegLeftBy(stuck, decided);
+    const left = Date.now();
+    // No adapter at all now: the dialplan's own limit ends the customer's leg.
+    for (let i = 0; i < 60 && (await ariGet<unknown[]>('/channels')).length > 0; i++) await sleep(100);
+    assert.equal((await ariGet<unknown[]>('/channels')).length, 0, "the customer's leg was hung up");
+    assert.ok(Date.now() - left < 4000, `within the 3 s limit (${Date.now() - left} ms after the adapter left)`);
+  } finally {
+    await setGlobal('');
+  }
 });

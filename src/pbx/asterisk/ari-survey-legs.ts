@@ -71,13 +71,23 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
     open(channelId, fields, resumed, outcomeRecorded) {
       const leg: Leg = { buffered: [], playback: null, gone: false, openedAt: now() };
       legs.set(channelId, leg);
-      const stopCurrent = () => {
+      // A leg's requests go one after the other, in the order the flow made them: a variable set
+      // while a prompt plays waits for the channel's thread (the prompt's end), so it must come
+      // after the stop of that prompt, not race it on another connection.
+      let chain: Promise<unknown> = Promise.resolve();
+      const inOrder = <T>(fn: () => Promise<T>): Promise<T> => {
+        const run = chain.then(fn);
+        chain = run.catch(() => undefined);
+        return run;
+      };
+      /** Forgets the current playback at once (its end is no 'played' any more); the stop request is the caller's to send. */
+      const detach = (): string | null => {
         const playing = leg.playback;
         leg.playback = null;
         if (playing) playbacks.delete(playing);
-        // Sent before the next request on the same websocket: Asterisk runs them in order.
-        return playing ? rest().stopPlayback(playing).catch(() => undefined) : Promise.resolve();
+        return playing;
       };
+      const stop = (playing: string | null) => (playing ? rest().stopPlayback(playing).catch(() => undefined) : Promise.resolve());
       return {
         id: channelId,
         callId: fields.callId,
@@ -89,21 +99,28 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
           leg.listener = listener;
           for (const e of leg.buffered.splice(0)) listener(e);
         },
-        async play(prompts) {
+        play(prompts) {
           prompts.forEach(assertSafePrompt);
-          const stopped = stopCurrent();
+          const playing = detach();
           const id = `cp-survey-${randomBytes(6).toString('hex')}`;
           leg.playback = id;
           playbacks.set(id, leg);
-          await Promise.all([stopped, rest().play(channelId, id, prompts.map((p) => `sound:${p}`))]);
+          return inOrder(async () => {
+            await stop(playing);
+            await rest().play(channelId, id, prompts.map((p) => `sound:${p}`));
+          });
         },
-        stopPlaying: () => stopCurrent(),
-        markOutcomeRecorded: () => rest().setChannelVar(channelId, SURVEY_DONE_MARK, '1'),
+        stopPlaying() {
+          const playing = detach();
+          return inOrder(() => stop(playing));
+        },
+        markOutcomeRecorded: () => inOrder(() => rest().setChannelVar(channelId, SURVEY_DONE_MARK, '1')),
         async hangup() {
-          // Ours, not the customer's: the flow gets no 'gone' for it.
+          // Ours, not the customer's: the flow gets no 'gone' for it. Not queued behind the leg's
+          // other requests: a hang-up needs nothing from the channel's thread.
           if (legs.get(channelId) === leg) {
             legs.delete(channelId);
-            if (leg.playback) playbacks.delete(leg.playback);
+            detach();
           }
           await rest().hangup(channelId);
         },
