@@ -11,27 +11,13 @@ import { createCallRecorder, type NewSurveyResult } from '../../src/store/call-r
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { runCli } from '../support/fault-rig.js';
 import { REPO } from '../support/local-stack.js';
+import { surveyRow } from '../support/survey-rows.js';
 import { createTempDatabase } from '../support/temp-database.js';
 
 const HOUR = 3_600_000;
-const survey = (channelId: string, agentId: string, agentGroups: string[], startedAt: Date, over: Partial<NewSurveyResult> = {}): NewSurveyResult => ({
-  pbx: 'asterisk',
-  channelId,
-  callChannelId: `call-${channelId}`,
-  direction: 'outbound',
-  agentId,
-  agentGroups,
-  customerE164: '+8613800138000',
-  template: 'default',
-  outcome: 'rated',
-  dtmfKey: '1',
-  label: 'satisfied',
-  score: 5,
-  attempts: 1,
-  startedAt,
-  endedAt: new Date(startedAt.getTime() + 8000),
-  ...over,
-});
+/** What the report and the list below show: the customer's number (masked or not), outbound, rated 1 (satisfied, score 5), unless said otherwise. */
+const survey = (channelId: string, agentId: string, agentGroups: string[], startedAt: Date, over: Partial<NewSurveyResult> = {}): NewSurveyResult =>
+  surveyRow(channelId, { agentId, agentGroups, startedAt, customerE164: '+8613800138000', direction: 'outbound', template: 'default', outcome: 'rated', dtmfKey: '1', label: 'satisfied', score: 5, ...over });
 
 describe('callpolicy surveys (real CLI, real PostgreSQL)', () => {
   let tmp: Awaited<ReturnType<typeof createTempDatabase>>;

@@ -2,15 +2,13 @@
 // per agent, per group (a survey counts in each of its agent's groups; none: "(none)") and per
 // calendar day in a time zone, with every filter; and its plan over a date range uses the indexes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { createCallRecorder, rowsOf, type NewSurveyResult } from '../../src/store/call-records.js';
-import { openDatabase, type Database } from '../../src/store/database.js';
+import type { Database } from '../../src/store/database.js';
 import { listSurveyResults, summarizeSurveys, surveySummaryQuery, type SurveySummaryRow } from '../../src/store/survey-report.js';
-import { createTempDatabase } from '../support/temp-database.js';
+import { surveyRow } from '../support/survey-rows.js';
+import { openTestDatabase } from '../support/test-database.js';
 
 type Seed = [channel: string, agent: string | null, groups: string[], direction: 'outbound' | 'inbound', outcome: NewSurveyResult['outcome'], key: string | null, score: number | null, startedAt: string];
 const LABELS: Record<string, string> = { '1': 'satisfied', '2': 'neutral', '3': 'unhappy' };
@@ -25,23 +23,9 @@ const SEEDS: Seed[] = [
   ['c1', 'carol', [], 'inbound', 'rated', '3', 1, '2026-11-01T16:30:00Z'],
   ['c2', 'carol', [], 'outbound', 'rated', '1', 5, '2026-10-31T20:00:00Z'],
 ];
-const surveyRow = ([channelId, agentId, agentGroups, direction, outcome, dtmfKey, score, startedAt]: Seed): NewSurveyResult => ({
-  pbx: 'asterisk',
-  channelId,
-  callChannelId: `call-${channelId}`,
-  direction,
-  agentId,
-  agentGroups,
-  customerE164: '+14155550123',
-  template: 'default',
-  outcome,
-  dtmfKey,
-  label: outcome === 'rated' ? LABELS[dtmfKey!]! : null,
-  score,
-  attempts: 1,
-  startedAt: new Date(startedAt),
-  endedAt: new Date(new Date(startedAt).getTime() + 8000),
-});
+/** A seed as the row recorded; endedAt 8 s after startedAt. */
+const seeded = ([channelId, agentId, agentGroups, direction, outcome, dtmfKey, score, startedAt]: Seed): NewSurveyResult =>
+  surveyRow(channelId, { agentId, agentGroups, direction, outcome, dtmfKey, label: outcome === 'rated' ? LABELS[dtmfKey!]! : null, score, startedAt: new Date(startedAt) });
 
 const outcomes = (rated: number, no_input: number, invalid: number, hung_up: number) => ({ rated, no_input, invalid, hung_up });
 const dist = (...pairs: [string, number][]) => pairs.map(([key, count]) => ({ key, label: LABELS[key]!, count }));
@@ -54,25 +38,13 @@ function suite(kind: 'postgres' | 'pglite') {
     let database: Database;
     let cleanup: () => Promise<void>;
     beforeAll(async () => {
-      if (kind === 'postgres') {
-        const tmp = await createTempDatabase();
-        database = await openDatabase({ url: tmp.url, dataDir: '' });
-        cleanup = tmp.drop;
-      } else {
-        const dir = mkdtempSync(join(tmpdir(), 'callpolicy-survey-report-'));
-        database = await openDatabase({ dataDir: dir });
-        cleanup = async () => rmSync(dir, { recursive: true, force: true });
-      }
-      await database.migrate();
+      ({ database, cleanup } = await openTestDatabase(kind));
       const recorder = createCallRecorder(database.db);
-      for (const s of SEEDS) recorder.recordSurvey(surveyRow(s));
+      for (const s of SEEDS) recorder.recordSurvey(seeded(s));
       await recorder.flush();
       recorder.close();
     }, 60_000);
-    afterAll(async () => {
-      await database.close();
-      await cleanup();
-    });
+    afterAll(async () => cleanup?.());
     const summary = (by: 'agent' | 'group' | 'day', f = {}, timeZone?: string) => summarizeSurveys(database.db, f, by, { timeZone });
 
     test('by agent: offered, rated, response rate, average score, outcomes and distribution, sorted by agent', async () => {
@@ -140,7 +112,7 @@ function suite(kind: 'postgres' | 'pglite') {
       const [c1] = await listSurveyResults(database.db, { agentId: 'carol', direction: 'inbound' }, 1);
       const { id, ...rest } = c1!;
       assert.ok(id);
-      assert.deepEqual(rest, surveyRow(SEEDS.find((s) => s[0] === 'c1')!));
+      assert.deepEqual(rest, seeded(SEEDS.find((s) => s[0] === 'c1')!));
     });
   });
 }
@@ -150,11 +122,9 @@ suite('pglite');
 
 describe('survey report plan (PostgreSQL, 50,000 surveys over a year)', () => {
   let database: Database;
-  let tmp: Awaited<ReturnType<typeof createTempDatabase>>;
+  let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    tmp = await createTempDatabase();
-    database = await openDatabase({ url: tmp.url, dataDir: '' });
-    await database.migrate();
+    ({ database, cleanup } = await openTestDatabase('postgres'));
     await database.db.execute(sql`
       INSERT INTO survey_results (pbx, channel_id, call_channel_id, direction, agent_id, agent_groups, template, outcome, dtmf_key, label, score, attempts, started_at, ended_at)
       SELECT 'asterisk', 's' || i, 'c' || i, CASE WHEN i % 2 = 0 THEN 'outbound' ELSE 'inbound' END, 'agent' || (i % 200),
@@ -165,10 +135,7 @@ describe('survey report plan (PostgreSQL, 50,000 surveys over a year)', () => {
       FROM generate_series(1, 50000) AS i`);
     await database.db.execute(sql`ANALYZE survey_results`);
   }, 120_000);
-  afterAll(async () => {
-    await database?.close();
-    await tmp?.drop();
-  });
+  afterAll(async () => cleanup?.());
   const plan = async (q: ReturnType<typeof surveySummaryQuery>) =>
     rowsOf<{ 'QUERY PLAN': string }>(await database.db.execute(sql`EXPLAIN ${q}`))
       .map((r) => r['QUERY PLAN'])

@@ -8,30 +8,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { createCallRecorder, type NewSurveyResult } from '../../src/store/call-records.js';
+import { createCallRecorder } from '../../src/store/call-records.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { surveyResults } from '../../src/store/schema/index.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
-import { createTempDatabase } from '../support/temp-database.js';
-
-const survey = (channelId: string, over: Partial<NewSurveyResult> = {}): NewSurveyResult => ({
-  pbx: 'asterisk',
-  channelId,
-  callChannelId: `agent-${channelId}`,
-  direction: 'outbound',
-  agentId: 'alice',
-  agentGroups: ['sales', 'vip "gold", {x}'],
-  customerE164: '+8613800138000',
-  template: 'default',
-  outcome: 'rated',
-  dtmfKey: '1',
-  label: 'satisfied',
-  score: 5,
-  attempts: 2,
-  startedAt: new Date('2026-11-01T10:00:00.123Z'),
-  endedAt: new Date('2026-11-01T10:00:09.456Z'),
-  ...over,
-});
+import { surveyRow } from '../support/survey-rows.js';
+import { openTestDatabase } from '../support/test-database.js';
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -46,29 +28,22 @@ function suite(kind: 'postgres' | 'pglite') {
     let database: Database;
     let cleanup: () => Promise<void>;
     beforeAll(async () => {
-      if (kind === 'postgres') {
-        const tmp = await createTempDatabase();
-        database = await openDatabase({ url: tmp.url, dataDir: '' });
-        cleanup = tmp.drop;
-      } else {
-        const dir = mkdtempSync(join(tmpdir(), 'callpolicy-surveys-'));
-        database = await openDatabase({ dataDir: dir });
-        cleanup = async () => rmSync(dir, { recursive: true, force: true });
-      }
-      await database.migrate();
+      ({ database, cleanup } = await openTestDatabase(kind));
     }, 60_000);
-    afterAll(async () => {
-      await database.close();
-      await cleanup();
-    });
+    afterAll(async () => cleanup?.());
     const rowsFor = (channelId: string) => database.db.select().from(surveyResults).where(eq(surveyResults.channelId, channelId));
 
     test('a result is written with every column and read back as it was', async () => {
       const recorder = createCallRecorder(database.db);
-      const row = survey('s-full');
+      const row = surveyRow('s-full', {
+        agentGroups: ['sales', 'vip "gold", {x}'],
+        attempts: 2,
+        startedAt: new Date('2026-11-01T10:00:00.123Z'),
+        endedAt: new Date('2026-11-01T10:00:09.456Z'),
+      });
       recorder.recordSurvey(row);
       // The other outcomes' shape: no key, label or score; no agent, groups or customer known.
-      recorder.recordSurvey(survey('s-bare', { outcome: 'hung_up', agentId: null, agentGroups: undefined, customerE164: null, dtmfKey: null, label: null, score: null, direction: 'inbound' }));
+      recorder.recordSurvey(surveyRow('s-bare', { outcome: 'hung_up', agentId: null, agentGroups: undefined, customerE164: null, dtmfKey: null, label: null, score: null, direction: 'inbound' }));
       await recorder.flush();
       const [got] = await rowsFor('s-full');
       assert.ok(got);
@@ -85,16 +60,16 @@ function suite(kind: 'postgres' | 'pglite') {
 
     test('the same result written twice (in one batch, in two, by a replay) is one row: the first', async () => {
       const recorder = createCallRecorder(database.db);
-      recorder.recordSurvey(survey('s-twice'));
-      recorder.recordSurvey(survey('s-twice', { score: 1, label: 'second' }));
+      recorder.recordSurvey(surveyRow('s-twice', { score: 5, label: 'satisfied' }));
+      recorder.recordSurvey(surveyRow('s-twice', { score: 1, label: 'second' }));
       await recorder.flush();
-      recorder.recordSurvey(survey('s-twice', { score: 2, label: 'third' }));
+      recorder.recordSurvey(surveyRow('s-twice', { score: 2, label: 'third' }));
       await recorder.flush();
       const rows = await rowsFor('s-twice');
       assert.equal(rows.length, 1);
       assert.deepEqual([rows[0]!.score, rows[0]!.label], [5, 'satisfied']);
       // The same channel id on another PBX is another survey.
-      recorder.recordSurvey(survey('s-twice', { pbx: 'freeswitch' }));
+      recorder.recordSurvey(surveyRow('s-twice', { pbx: 'freeswitch' }));
       await recorder.flush();
       assert.equal((await rowsFor('s-twice')).length, 2);
       assert.equal(recorder.stats().dropped, 0);
@@ -130,7 +105,7 @@ describe('survey results while the database is away (private PostgreSQL)', () =>
     const recorder = createCallRecorder(database.db, { retryMinMs: 50, retryMaxMs: 300 });
     try {
       await server.stop();
-      recorder.recordSurvey(survey('s-outage'));
+      recorder.recordSurvey(surveyRow('s-outage'));
       await assert.rejects(recorder.flush(), 'the write fails: the database is down');
       await sleep(500);
       assert.deepEqual([recorder.stats().queued, recorder.stats().retrying], [1, true]);
@@ -148,7 +123,7 @@ describe('survey results while the database is away (private PostgreSQL)', () =>
     await server.stop();
     const down = await openDatabase({ url, dataDir: '', limits: { connectTimeoutMs: 300 } });
     const first = createCallRecorder(down.db, { journalDir: dir, retryMinMs: 50, retryMaxMs: 200 });
-    first.recordSurvey(survey('s-killed', { outcome: 'no_input', dtmfKey: null, label: null, score: null, attempts: 3 }));
+    first.recordSurvey(surveyRow('s-killed', { outcome: 'no_input', dtmfKey: null, label: null, score: null, attempts: 3, startedAt: new Date('2026-11-01T10:00:00.123Z') }));
     await assert.rejects(first.flush());
     first.close(); // killed: no flush; only the journal is left
     await down.close().catch(() => undefined);

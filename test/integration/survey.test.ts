@@ -18,7 +18,7 @@ import { assertNoChannelsLeft } from './ari-checks.js';
 import { startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
 import { runCli } from '../support/fault-rig.js';
-import { AGENT_ONE, CUSTOMER_PORT, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
+import { AGENT_ONE, CUSTOMER_PORT, IVR_PHONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
 const CUSTOMER = '+14155550123';
@@ -33,7 +33,7 @@ const LEAD_MS = AGENT_HOLD_MS + 1500;
 const POLICY = `
 defaultCountry: US
 callerId: { strategy: group }
-memory: { mode: agent-first, ringSeconds: 10 }
+memory: { mode: agent-first, ringSeconds: 5 }
 survey:
   outbound: true
   inbound: true
@@ -241,6 +241,63 @@ describe('inbound (call memory put the customer through): the agent hangs up fir
     assert.equal(customer.byeBy, 'customer');
     assert.equal(rows.length, 0);
     assert.equal((await lastCall('inbound')).hungUpBy, 'customer');
+  });
+});
+
+describe('inbound, with the quick template: every other path', () => {
+  beforeAll(() => running.apply(POLICY.replace('- { direction: inbound, template: zh }', '- { direction: inbound, template: quick }')));
+  afterAll(() => running.apply(POLICY));
+
+  test('a wrong key, then a right one: rated on the second try', async () => {
+    const { customer, rows } = await newSurveys(() => inboundCall([{ pauseMs: LEAD_MS }, { key: '#' }, { pauseMs: 2500 }, { key: '2', via: 'info' }]));
+    assert.ok(heardPrompts(customer));
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.dtmfKey, r.score, r.attempts, r.template, r.direction]),
+      [['rated', '2', 2, 2, 'quick', 'inbound']],
+    );
+  });
+
+  test('a wrong key on both tries: invalid, with the last key', async () => {
+    const { rows } = await newSurveys(() => inboundCall([{ pauseMs: LEAD_MS }, { key: '9' }, { pauseMs: 2500 }, { key: '8' }]));
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.dtmfKey, r.label, r.attempts]),
+      [['invalid', '8', null, 2]],
+    );
+  });
+
+  test('no key: no input after two tries', async () => {
+    const { customer, rows } = await newSurveys(() => inboundCall([]));
+    assert.equal(customer.byeBy, 'asterisk');
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.attempts]),
+      [['no_input', 2]],
+    );
+  });
+
+  test('the customer hangs up during the survey: hung up', async () => {
+    const { customer, rows } = await newSurveys(() => inboundCall([{ pauseMs: LEAD_MS }, { hangup: true }]));
+    assert.equal(customer.byeBy, 'customer');
+    assert.deepEqual(
+      rows.map((r) => r.outcome),
+      ['hung_up'],
+    );
+  });
+
+  test("the agent's phone rings and nobody answers: the IVR, no survey", async () => {
+    const before = (await surveys()).length;
+    const phone = await startAgentPhone({ port: AGENT_ONE.port, mode: 'ring' });
+    const ivr = await startAgentPhone({ port: IVR_PHONE.port, holdMs: 500 });
+    try {
+      const r = await placeSurveyCall({ fromPort: CUSTOMER_PORT, fromUser: CUSTOMER, to: DID, server: env.sipServer, rtpPort: rtpPort++, steps: [], endTimeoutMs: 30_000 });
+      assert.equal(r.finalStatus, 200);
+      assert.equal((await ivr.takeInvites()).length, 1, 'the IVR took the call after the ring cycle');
+    } finally {
+      await phone.stop();
+      await ivr.stop();
+    }
+    await sleep(300);
+    assert.equal((await surveys()).length, before);
+    assert.equal((await lastCall('inbound')).noAnswerRoute, 'ivr');
   });
 });
 

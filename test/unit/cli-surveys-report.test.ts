@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
 import { formatDistribution, formatInstant, formatSummary, formatSurveyList, parseSurveysOptions, parseTime, surveyListJson, type SurveysRequest } from '../../src/cli/surveys-report.js';
-import type { SurveyResult, SurveySummaryRow } from '../../src/store/survey-report.js';
+import type { SurveySummaryRow } from '../../src/store/survey-report.js';
+import { surveyResult } from '../support/survey-rows.js';
 
 const NOW = Date.parse('2026-11-08T12:00:00Z');
 const iso = (d: Date | null | undefined) => d?.toISOString();
@@ -118,31 +119,13 @@ describe('summary table', () => {
   });
 });
 
-const result = (over: Partial<SurveyResult>): SurveyResult => ({
-  id: 'x',
-  pbx: 'asterisk',
-  channelId: 'c',
-  callChannelId: 'a',
-  direction: 'outbound',
-  agentId: 'alice',
-  agentGroups: ['sales'],
-  customerE164: '+8613800138000',
-  template: 'default',
-  outcome: 'rated',
-  dtmfKey: '1',
-  label: 'satisfied',
-  score: 5,
-  attempts: 1,
-  startedAt: new Date('2026-11-01T23:30:00Z'),
-  endedAt: new Date('2026-11-01T23:30:09Z'),
-  ...over,
-});
-
 describe('the list', () => {
+  /** What the lines show of each row unless it says otherwise. */
+  const shown = { direction: 'outbound', agentId: 'alice', customerE164: '+8613800138000', template: 'default' } as const;
   const rows = [
-    result({ startedAt: new Date('2026-11-02T10:00:00Z'), outcome: 'invalid', dtmfKey: '7', label: null, score: null, direction: 'inbound' }),
-    result({ startedAt: new Date('2026-11-02T09:00:00Z'), outcome: 'hung_up', dtmfKey: null, label: null, score: null, agentId: null, customerE164: null }),
-    result({}),
+    surveyResult('c1', { ...shown, startedAt: new Date('2026-11-02T10:00:00Z'), outcome: 'invalid', dtmfKey: '7', label: null, score: null, direction: 'inbound' }),
+    surveyResult('c2', { ...shown, startedAt: new Date('2026-11-02T09:00:00Z'), outcome: 'hung_up', dtmfKey: null, label: null, score: null, agentId: null, customerE164: null }),
+    surveyResult('c3', { ...shown, startedAt: new Date('2026-11-01T23:30:00Z'), outcome: 'rated', dtmfKey: '1', label: 'satisfied', score: 5 }),
   ];
   test('one line per result, the newest last, numbers masked as the policy says', () => {
     assert.deepEqual(formatSurveyList(rows, { mask: true, timeZone: 'Asia/Shanghai' }), [

@@ -7,6 +7,7 @@ import { describe, test } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { CallEnd, NewCallRecord, NewSurveyResult } from '../../src/store/call-records.js';
 import { createRecordQueue, type RecordBatch, type RecordQueueOptions } from '../../src/store/record-queue.js';
+import { surveyRow } from '../support/survey-rows.js';
 
 const decision = (channelId: string, over: Partial<NewCallRecord> = {}): NewCallRecord => ({
   direction: 'outbound',
@@ -29,24 +30,8 @@ const end = (channelId: string, endedAt = 2000): CallEnd => ({
   finalAction: null,
 });
 
-const survey = (channelId: string, over: Partial<NewSurveyResult> = {}): NewSurveyResult => ({
-  pbx: 'test',
-  channelId,
-  callChannelId: `call-${channelId}`,
-  direction: 'outbound',
-  agentId: 'alice',
-  agentGroups: ['sales'],
-  customerE164: '+14155550123',
-  template: 'default',
-  outcome: 'rated',
-  dtmfKey: '1',
-  label: 'satisfied',
-  score: 5,
-  attempts: 1,
-  startedAt: new Date(3000),
-  endedAt: new Date(4000),
-  ...over,
-});
+/** A survey on the same PBX as the calls above. */
+const survey = (channelId: string, over: Partial<NewSurveyResult> = {}): NewSurveyResult => surveyRow(channelId, { pbx: 'test', ...over });
 
 const outage = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 const refused = () => Object.assign(new Error('invalid input syntax for type integer'), { code: '22P02' });
@@ -260,7 +245,7 @@ describe('call-record queue', () => {
       const db = fakeDatabase();
       const q = queueOn(db);
       q.pushDecision(decision('c1'));
-      q.pushSurvey(survey('s1'));
+      q.pushSurvey(survey('s1', { score: 5 }));
       q.pushEnd(end('c1'));
       q.pushSurvey(survey('s2', { outcome: 'hung_up', dtmfKey: null, label: null, score: null }));
       q.pushSurvey(survey('s1', { score: 1 }));

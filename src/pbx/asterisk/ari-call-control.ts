@@ -60,8 +60,12 @@ const INBOUND_ARG = 'inbound';
 const INBOUND_MARK = 'CALLPOLICY_DID';
 /** The shipped dialplan's context that rings a remembered agent (extension ring*... or wait*...). */
 const AGENT_CONTEXT = 'callpolicy-agent';
-/** A survey leg's keys, the end of its prompts, and its going away (StasisEnd also ends every decided call: one small event more per call). */
-const SURVEY_EVENTS = ['ChannelDtmfReceived', 'PlaybackFinished', 'StasisEnd', 'ChannelHangupRequest'];
+/**
+ * A survey leg's keys, the end of its prompts, and the customer's hang-up. Not StasisEnd: every
+ * decided call would send one more event. A leg that leaves the app otherwise (the dialplan's
+ * CALLPOLICY_SURVEY_MAX) ends its survey at the next request (the leg is gone) or the sweep.
+ */
+const SURVEY_EVENTS = ['ChannelDtmfReceived', 'PlaybackFinished', 'ChannelHangupRequest'];
 /** The shipped dialplan's [callpolicy-survey] enters the app with this first argument, then direction, call id, agent endpoint. */
 const SURVEY_ARG = 'survey';
 /** No survey lasts longer: a leg whose end was missed is forgotten after this. */

@@ -45,7 +45,7 @@ export function parseSurveyArgs(args: readonly string[]): { direction: 'outbound
 
 /**
  * The survey legs held in the Stasis app, and what their ARI events mean for the flow: DTMF as
- * keys, the end of the current playback as 'played', StasisEnd or a hang-up request as 'gone'.
+ * keys, the end of the current playback as 'played', a hang-up request (or StasisEnd) as 'gone'.
  * Each playback gets an id of ours, so the end of one that a newer play() replaced is not taken
  * for the end of the newer one.
  */
