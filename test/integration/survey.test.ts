@@ -14,11 +14,11 @@ import type { Adapter } from '../../src/adapter.js';
 import { calls, surveyResults } from '../../src/store/schema/index.js';
 import { placeCall, startAgentPhone, startTrunk } from '../sandbox/sipp.js';
 import { placeSurveyCall, startSurveyTrunk, type CustomerStep, type SurveyCustomerResult } from '../sandbox/sipp-survey.js';
-import { assertNoChannelsLeft } from './ari-checks.js';
+import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
 import { runCli } from '../support/fault-rig.js';
-import { AGENT_ONE, CUSTOMER_PORT, IVR_PHONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
+import { AGENT_ONE, CUSTOMER_PORT, CUSTOMER_PORT_2, IVR_PHONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
 const CUSTOMER = '+14155550123';
@@ -298,6 +298,60 @@ describe('inbound, with the quick template: every other path', () => {
     await sleep(300);
     assert.equal((await surveys()).length, before);
     assert.equal((await lastCall('inbound')).noAnswerRoute, 'ivr');
+  });
+});
+
+describe('inbound, only-agent: the agent was busy, the customer waited and was put through', () => {
+  beforeAll(() =>
+    running.apply(
+      POLICY.replace('memory: { mode: agent-first, ringSeconds: 5 }', 'memory: { mode: only-agent, ringSeconds: 5, waitSeconds: 20 }').replace(
+        '- { direction: inbound, template: zh }',
+        '- { direction: inbound, template: quick }',
+      ),
+    ),
+  );
+  afterAll(() => running.apply(POLICY));
+
+  test('the agent hangs up first after the wait: the survey runs, rated', async () => {
+    const phone = await startAgentPhone({ port: AGENT_ONE.port, holdMs: 2000 });
+    try {
+      // Another caller keeps the agent's phone busy for 2 s (the test route dials the agent directly).
+      const other = placeCall({ fromPort: CUSTOMER_PORT_2, fromUser: '+14155550000', to: `agent-${AGENT_ONE.endpoint}`, server: env.sipServer, holdMs: 5000 });
+      for (let i = 0; i < 60 && (await ariGet<{ channel_ids: string[] }>(`/endpoints/PJSIP/${AGENT_ONE.endpoint}`)).channel_ids.length === 0; i++) await sleep(50);
+      const { customer, rows } = await newSurveys(() =>
+        placeSurveyCall({ fromPort: CUSTOMER_PORT, fromUser: CUSTOMER, to: DID, server: env.sipServer, rtpPort: rtpPort++, steps: [{ pauseMs: 8000 }, { key: '1', via: 'info' }], endTimeoutMs: 40_000 }),
+      );
+      assert.equal((await other).finalStatus, 200);
+      assert.equal(customer.byeBy, 'asterisk');
+      const call = await lastCall('inbound');
+      assert.equal(call.reason, 'memory_hit_wait:busy', 'the customer waited for the busy agent');
+      assert.deepEqual(
+        rows.map((r) => [r.outcome, r.dtmfKey, r.direction, r.callChannelId]),
+        [['rated', '1', 'inbound', call.channelId]],
+      );
+      assert.equal(call.hungUpBy, 'agent');
+    } finally {
+      await phone.stop();
+    }
+  });
+});
+
+describe("a call the site's own IVR connects (the README's recipe)", () => {
+  test('the agent hangs up first: surveyed, with the agent named by the endpoint and no call record', async () => {
+    const phone = await startAgentPhone({ port: AGENT_ONE.port, holdMs: AGENT_HOLD_MS });
+    try {
+      const { customer, rows } = await newSurveys(() =>
+        placeSurveyCall({ fromPort: CUSTOMER_PORT, fromUser: CUSTOMER, to: `ivr-agent-${AGENT_ONE.endpoint}`, server: env.sipServer, rtpPort: rtpPort++, steps: [{ pauseMs: LEAD_MS }, { key: '3' }], endTimeoutMs: 30_000 }),
+      );
+      assert.equal(customer.byeBy, 'asterisk');
+      assert.ok(heardPrompts(customer));
+      assert.deepEqual(
+        rows.map((r) => [r.outcome, r.dtmfKey, r.direction, r.agentId, r.customerE164]),
+        [['rated', '3', 'inbound', 'alice', null]],
+      );
+    } finally {
+      await phone.stop();
+    }
   });
 });
 

@@ -47,6 +47,12 @@ exten => _age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:6})},10)
  same => n,Hangup()
 ; Straight to the IVR, the adapter never asked (the benchmark's baseline for inbound calls).
 exten => _direct-X.,1,Goto(ivr,s,1)
+; The README's recipe for surveying a call the site's own IVR connects: "ivr-agent-<endpoint>".
+exten => _ivr-age[n]t-X.,1,Set(CALLPOLICY_AGENT=PJSIP/\${FILTER(0123456789,\${EXTEN:10})})
+ same => n,Set(CALLPOLICY_SURVEY_OFFER=1)
+ same => n,Dial(\${CALLPOLICY_AGENT},10,g)
+ same => n,GotoIf($["\${DIALSTATUS}"="ANSWER"]?callpolicy-survey,inbound,1)
+ same => n,Hangup()
 
 ; The IVR (CALLPOLICY_IVR_CONTEXT): rings the IVR's phone, so a test sees which calls reached it.
 [ivr]
