@@ -12,7 +12,6 @@ export interface RecentCalls {
   /** A call ended; kept a while when the agent hung up first on an answered call. */
   ended(channelId: string, end: { answered: boolean; hungUpBy: string | null | undefined }): void;
   get(channelId: string): SurveyedCall | undefined;
-  size(): number;
   close(): void;
 }
 
@@ -38,7 +37,6 @@ export function createRecentCalls(opts: { graceMs?: number; maxAgeMs?: number; s
       else calls.delete(channelId);
     },
     get: (channelId) => calls.get(channelId)?.facts,
-    size: () => calls.size,
     close: () => clearInterval(sweep),
   };
 }

@@ -36,13 +36,14 @@ export function createSurveyFlow(deps: SurveyFlowDeps) {
 
   async function handle(call: SurveyCall): Promise<void> {
     const log = deps.logger.child({ channel: call.id, call: call.callId, direction: call.direction, survey: true });
-    const settings = deps.policy().survey;
+    // One policy for the whole survey: the settings, the agent's groups and the template agree.
+    const policy = deps.policy();
+    const settings = policy.survey;
     if (!settings.enabled || !settings[call.direction] || call.outcomeRecorded) {
       await call.hangup().catch(() => undefined);
       return;
     }
     const startedAt = new Date(now());
-    const policy = deps.policy();
     const facts = await withTimeout(deps.callFacts(call.callId), deps.factsTimeoutMs ?? 300, 'survey call facts').catch((err: Error) => {
       log.warn({ err: err.message }, 'the call behind the survey is not known; surveying without its agent and customer');
       return null;
@@ -110,9 +111,8 @@ export function runSurvey(
     let finished = false;
     /** After the prompts now playing: wait this long for a key, or hang up. */
     let afterPlay: { collectSeconds?: number; hangup?: boolean } = {};
+    /** The one pending timer: the watchdog of the prompts playing, or the wait for a key. */
     let timer: NodeJS.Timeout | undefined;
-    /** Counts play() calls: the watchdog of an older one does nothing. */
-    let plays = 0;
 
     const finish = () => {
       if (finished) return;
@@ -144,8 +144,7 @@ export function runSurvey(
       if (command.play) {
         clearTimeout(timer);
         afterPlay = { collectSeconds: command.collectSeconds, hangup: command.hangup };
-        const played = ++plays;
-        timer = setTimeout(() => played === plays && onPlayed(), maxPlayMs);
+        timer = setTimeout(onPlayed, maxPlayMs);
         call.play(command.play).catch((err: Error) => {
           if (!(err instanceof CallGoneError)) log.warn({ err: err.message }, 'cannot play the survey prompts; ending the survey');
           step({ kind: 'hangup' });
@@ -160,7 +159,6 @@ export function runSurvey(
     const onPlayed = () => {
       if (finished) return;
       clearTimeout(timer);
-      plays++;
       if (afterPlay.hangup) {
         step({ kind: 'closed' });
         end();

@@ -226,8 +226,24 @@ test('a call that outlives its adapter is followed by the next one, which record
 const dialSurveyed = async (call: Parameters<Parameters<CallControlPort['start']>[0]['outbound']>[0]) =>
   call.dial({ number: '+12125550199', name: 'ACME' }, '+14155550123', { survey: true });
 
-/** An agent's call the customer's leg of which is left in the survey by `stuck` (an adapter that then goes away). */
-async function surveyLegLeftBy(stuck: CallControlPort, decided: string[]): Promise<void> {
+/**
+ * An agent's call whose customer's leg is left in its survey by an adapter that then goes away:
+ * its survey handler does `atLeg` and never finishes. Resolves with the call's id once the leg
+ * waits in the Stasis app and that adapter is stopped.
+ */
+async function surveyLegLeftBy(atLeg: (leg: SurveyCall) => Promise<void> = async () => undefined): Promise<string> {
+  const decided: string[] = [];
+  const stuck = ariPort();
+  await stuck.start({
+    outbound: async (call) => {
+      decided.push(call.id);
+      await dialSurveyed(call);
+    },
+    survey: async (leg) => {
+      await atLeg(leg);
+      await new Promise<void>(() => undefined);
+    },
+  });
   await trunk.takeInvites();
   const call = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, to: `${OUTSIDE_LINE}+14155550123`, server: env.sipServer, holdMs: 500, timeoutMs: 20_000 });
   assert.equal((await call).finalStatus, 200);
@@ -240,23 +256,14 @@ async function surveyLegLeftBy(stuck: CallControlPort, decided: string[]): Promi
   }
   assert.equal(waiting.length, 1, "the customer's leg waits in the Stasis app");
   await stuck.stop();
+  return decided[0]!;
 }
 
 for (const recorded of [false, true]) {
   test(`a survey leg left by a vanished adapter ${recorded ? 'after its outcome was noted is hung up by the next one, not asked again' : 'is re-adopted by the next one and surveyed again'}`, async () => {
-    const decided: string[] = [];
-    const stuck = ariPort();
-    await stuck.start({
-      outbound: async (call) => {
-        decided.push(call.id);
-        await dialSurveyed(call);
-      },
-      survey: async (leg) => {
-        if (recorded) await leg.markOutcomeRecorded();
-        await new Promise<void>(() => undefined);
-      },
+    const callId = await surveyLegLeftBy(async (leg) => {
+      if (recorded) await leg.markOutcomeRecorded();
     });
-    await surveyLegLeftBy(stuck, decided);
 
     const adopted: SurveyCall[] = [];
     const next = ariPort();
@@ -272,7 +279,7 @@ for (const recorded of [false, true]) {
     const leg = adopted[0]!;
     assert.deepEqual(
       [leg.resumed, leg.outcomeRecorded, leg.direction, leg.callId, leg.agentEndpoint],
-      [true, recorded, 'outbound', decided[0], `PJSIP/${AGENT_ONE.endpoint}`],
+      [true, recorded, 'outbound', callId, `PJSIP/${AGENT_ONE.endpoint}`],
     );
     await next.stop();
   });
@@ -286,16 +293,7 @@ test('a survey leg whose adapter never comes back is hung up by the PBX when CAL
     });
   assert.equal((await setGlobal('3')).status, 204);
   try {
-    const decided: string[] = [];
-    const stuck = ariPort();
-    await stuck.start({
-      outbound: async (call) => {
-        decided.push(call.id);
-        await dialSurveyed(call);
-      },
-      survey: () => new Promise<void>(() => undefined),
-    });
-    await surveyLegLeftBy(stuck, decided);
+    await surveyLegLeftBy();
     const left = Date.now();
     // No adapter at all now: the dialplan's own limit ends the customer's leg.
     for (let i = 0; i < 60 && (await ariGet<unknown[]>('/channels')).length > 0; i++) await sleep(100);

@@ -16,7 +16,6 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { startAdapter, type Adapter } from '../../src/adapter.js';
 import { loadEnv, type AppEnv } from '../../src/config/env.js';
 import { parsePolicyFile } from '../../src/config/policy-file.js';
@@ -107,10 +106,7 @@ describe('database faults never stop calls (private PostgreSQL)', () => {
 
   beforeAll(async () => {
     server = await startPrivatePostgres();
-    const c = new pg.Client({ connectionString: server.url() });
-    await c.connect();
-    await c.query('CREATE DATABASE callpolicy');
-    await c.end();
+    await server.createDatabase('callpolicy');
     env = loadEnv(envVars());
     admin = await openDatabase({ url: server.url('callpolicy'), dataDir: '' });
     await admin.migrate();

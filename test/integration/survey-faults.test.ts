@@ -9,7 +9,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, test } from 'vitest';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { startAdapter, type Adapter } from '../../src/adapter.js';
 import { loadEnv } from '../../src/config/env.js';
 import { parsePolicyFile } from '../../src/config/policy-file.js';
@@ -53,10 +52,7 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'callpolicy-survey-faults-'));
 
 beforeAll(async () => {
   server = await startPrivatePostgres();
-  const c = new pg.Client({ connectionString: server.url() });
-  await c.connect();
-  await c.query('CREATE DATABASE callpolicy');
-  await c.end();
+  await server.createDatabase('callpolicy');
   admin = await openDatabase({ url: server.url('callpolicy'), dataDir: '' });
   await admin.migrate();
   const file = parsePolicyFile(POLICY, 'survey-faults.yaml');

@@ -101,10 +101,7 @@ beforeAll(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   server = await startPrivatePostgres();
-  const c = new pg.Client({ connectionString: server.url() });
-  await c.connect();
-  await c.query('CREATE DATABASE callpolicy');
-  await c.end();
+  await server.createDatabase('callpolicy');
   env = {
     ...adapterEnvironment({ ariUrl: ienv.ariUrl, ariUser: ienv.ariUser, ariPassword: ienv.ariPassword, ariApp: ienv.ariApp, databaseUrl: server.url('callpolicy'), dataDir: path.join(WORK, 'data'), httpPort: 0 }),
     LOG_LEVEL: 'info',

@@ -23,7 +23,6 @@ export interface SurveyLegs {
   onEvent(event: AriSurveyEvent): boolean;
   /** Legs are swept after this long whatever happened (a missed StasisEnd). */
   sweep(maxAgeMs: number): void;
-  size(): number;
 }
 
 interface Leg {
@@ -31,7 +30,6 @@ interface Leg {
   buffered: SurveyLegEvent[];
   /** The playback whose end is reported as 'played'; null when nothing plays for the flow. */
   playback: string | null;
-  gone: boolean;
   openedAt: number;
 }
 
@@ -58,18 +56,28 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
     if (leg.listener) leg.listener(e);
     else leg.buffered.push(e);
   };
+  /** Forgets a leg's current playback (its end is no 'played' any more); returns its id for a stop request. */
+  const detach = (leg: Leg): string | null => {
+    const playing = leg.playback;
+    leg.playback = null;
+    if (playing) playbacks.delete(playing);
+    return playing;
+  };
+  /** Forgets a leg: nothing more of it reaches its flow. */
+  const forget = (channelId: string, leg: Leg) => {
+    if (legs.get(channelId) === leg) legs.delete(channelId);
+    detach(leg);
+  };
   const goneLeg = (channelId: string) => {
     const leg = legs.get(channelId);
-    if (!leg || leg.gone) return;
-    leg.gone = true;
-    legs.delete(channelId);
-    if (leg.playback) playbacks.delete(leg.playback);
+    if (!leg) return;
+    forget(channelId, leg);
     emit(leg, { kind: 'gone' });
   };
 
   return {
     open(channelId, fields, resumed, outcomeRecorded) {
-      const leg: Leg = { buffered: [], playback: null, gone: false, openedAt: now() };
+      const leg: Leg = { buffered: [], playback: null, openedAt: now() };
       legs.set(channelId, leg);
       // A leg's requests go one after the other, in the order the flow made them: a variable set
       // while a prompt plays waits for the channel's thread (the prompt's end), so it must come
@@ -79,13 +87,6 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
         const run = chain.then(fn);
         chain = run.catch(() => undefined);
         return run;
-      };
-      /** Forgets the current playback at once (its end is no 'played' any more); the stop request is the caller's to send. */
-      const detach = (): string | null => {
-        const playing = leg.playback;
-        leg.playback = null;
-        if (playing) playbacks.delete(playing);
-        return playing;
       };
       const stop = (playing: string | null) => (playing ? rest().stopPlayback(playing).catch(() => undefined) : Promise.resolve());
       return {
@@ -101,7 +102,7 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
         },
         play(prompts) {
           prompts.forEach(assertSafePrompt);
-          const playing = detach();
+          const playing = detach(leg);
           const id = `cp-survey-${randomBytes(6).toString('hex')}`;
           leg.playback = id;
           playbacks.set(id, leg);
@@ -111,17 +112,14 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
           });
         },
         stopPlaying() {
-          const playing = detach();
+          const playing = detach(leg);
           return inOrder(() => stop(playing));
         },
         markOutcomeRecorded: () => inOrder(() => rest().setChannelVar(channelId, SURVEY_DONE_MARK, '1')),
         async hangup() {
           // Ours, not the customer's: the flow gets no 'gone' for it. Not queued behind the leg's
           // other requests: a hang-up needs nothing from the channel's thread.
-          if (legs.get(channelId) === leg) {
-            legs.delete(channelId);
-            detach();
-          }
+          forget(channelId, leg);
           await rest().hangup(channelId);
         },
       };
@@ -132,8 +130,7 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
       if (event.type === 'PlaybackFinished') {
         const leg = event.playback?.id ? playbacks.get(event.playback.id) : undefined;
         if (!leg) return false;
-        playbacks.delete(leg.playback!);
-        leg.playback = null;
+        detach(leg);
         emit(leg, { kind: 'played' });
         return true;
       }
@@ -148,6 +145,5 @@ export function createSurveyLegs(rest: () => AriRest, now: () => number = Date.n
       const t = now();
       for (const [id, leg] of legs) if (t - leg.openedAt > maxAgeMs) goneLeg(id);
     },
-    size: () => legs.size,
   };
 }
