@@ -6,6 +6,7 @@ import { createInboundFlow } from './flows/inbound-flow.js';
 import { createOutboundFlow } from './flows/outbound-flow.js';
 import { createRecentCalls } from './flows/recent-calls.js';
 import { createSurveyFlow } from './flows/survey-flow.js';
+import { protectionForPolicy } from './protection/number-protection.js';
 import { createCallFactsLookup } from './store/call-facts.js';
 import { startHealthServer } from './health/health-server.js';
 import type { Logger } from './log.js';
@@ -191,8 +192,11 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
         records.recordEnd(end);
       },
     };
+    // One protection for both directions: one cache of the customer-ID interface.
+    const protection = protectionForPolicy({ customerIdAuth: env.customerIdAuth });
     const flow = createOutboundFlow({
       policy: () => policy!,
+      protection,
       locate: (e164) => locator.locate(e164),
       recorder: recording,
       logger,
@@ -202,6 +206,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     startedPort = port;
     const inbound = createInboundFlow({
       policy: () => policy!,
+      protection,
       lookUp: createCallMemoryLookup(db.db),
       // While the database is known to be down, no look-up is tried: the call goes to the IVR at once.
       databaseUp: () => health.status() === 'up',

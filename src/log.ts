@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { maskNumber } from './phone/mask-number.js';
 
 export type { Logger };
 
@@ -14,11 +15,11 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   return pino({ level, base: { app: 'callpolicy' } }, (destination ?? pino.destination({ dest: 1, sync: false })) as never);
 }
 
-/** A customer number as it may appear in logs: middle digits hidden unless allowed. */
+/**
+ * A customer number as it may appear in logs and the CLI: with masking on, the same masked form
+ * agents see under number protection (`+86 138****8000`, `****` for anything unreadable).
+ */
 export function numberForLog(e164: string | null | undefined, mask: boolean): string | null {
   if (!e164) return null;
-  if (!mask || e164.length < 8) return mask ? '***' : e164;
-  const keepEnd = 3;
-  const keepStart = e164.length - keepEnd - 4;
-  return `${e164.slice(0, keepStart)}****${e164.slice(-keepEnd)}`;
+  return mask ? maskNumber(e164).display : e164;
 }

@@ -8,7 +8,7 @@ import { createLocator } from '../phone/index.js';
 import { POLICY_CHANGED_CHANNEL, applyPolicy } from '../store/apply-policy.js';
 import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { openDatabase, type Database } from '../store/database.js';
-import { listAgentPauses, loadPolicy, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
+import { listAgentPauses, loadPolicy, numbersMasked, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
 import { calls } from '../store/schema/index.js';
 import { decideInbound } from '../flows/inbound-flow.js';
 import { createAriRest, endpointStatusOf } from '../pbx/asterisk/ari-rest.js';
@@ -161,7 +161,7 @@ explain
         console.log(JSON.stringify({ caller: number, trunk: opts.trunk, decision, lastEver, pbxUnavailable }, null, 2));
         return;
       }
-      const lines = describeInbound({ caller: number, trunk: opts.trunk, memory: policy.memory, decision, lastEver, pbxUnavailable, now, mask: policy.privacy.maskNumbersInLogs });
+      const lines = describeInbound({ caller: number, trunk: opts.trunk, memory: policy.memory, decision, lastEver, pbxUnavailable, now, mask: numbersMasked(policy) });
       console.log(lines.join('\n'));
     }),
   );
@@ -172,7 +172,7 @@ program
   .description('show the latest call decisions')
   .action((opts: { limit: string }) =>
     withDatabase(async (db) => {
-      const mask = (await loadPolicy(db.db)).privacy.maskNumbersInLogs;
+      const mask = numbersMasked(await loadPolicy(db.db));
       const rows = await db.db.select().from(calls).orderBy(desc(calls.decidedAt)).limit(Number(opts.limit) || 10);
       for (const r of rows.reverse()) {
         // What the PBX did: its dial result and talk time, its own action when it differs, who hung up first.
@@ -215,7 +215,7 @@ program
     const req = parseSurveysOptions(opts, Date.now());
     await withDatabase(async (db) => {
       if (req.list !== null) {
-        const mask = (await loadPolicy(db.db)).privacy.maskNumbersInLogs;
+        const mask = numbersMasked(await loadPolicy(db.db));
         const rows = await listSurveyResults(db.db, req.filter, req.list);
         console.log(req.json ? JSON.stringify(surveyListJson(rows, mask), null, 2) : formatSurveyList(rows, { mask, timeZone: req.timeZone }).join('\n'));
         return;

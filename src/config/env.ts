@@ -30,6 +30,9 @@ const envSchema = z
     CALLPOLICY_PROMPT_DIR: absoluteDir('the prompt folder').default('/var/lib/asterisk/sounds/callpolicy'),
     /** The same folder as the PBX names it (differs when Asterisk runs in a chroot); default CALLPOLICY_PROMPT_DIR. */
     CALLPOLICY_PROMPT_PBX_DIR: absoluteDir("the PBX's name of the prompt folder").optional(),
+    /** Number protection: the value of the customer-ID interface's authentication header (policy: protection.customerId.authHeader). */
+    CALLPOLICY_CUSTOMER_ID_AUTH: z.string().min(1).optional(),
+    CALLPOLICY_CUSTOMER_ID_AUTH_FILE: z.string().min(1).optional(),
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8099),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -37,6 +40,10 @@ const envSchema = z
   .refine((e) => !(e.ARI_PASSWORD && e.ARI_PASSWORD_FILE), {
     message: 'set ARI_PASSWORD or ARI_PASSWORD_FILE, not both',
     path: ['ARI_PASSWORD_FILE'],
+  })
+  .refine((e) => !(e.CALLPOLICY_CUSTOMER_ID_AUTH && e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE), {
+    message: 'set CALLPOLICY_CUSTOMER_ID_AUTH or CALLPOLICY_CUSTOMER_ID_AUTH_FILE, not both',
+    path: ['CALLPOLICY_CUSTOMER_ID_AUTH_FILE'],
   });
 
 export interface AppEnv {
@@ -53,6 +60,8 @@ export interface AppEnv {
   /** Rendered survey prompts: `dir` is where this process writes them, `pbxDir` how the PBX names that folder. */
   prompts: { dir: string; pbxDir: string };
   http: { host: string; port: number };
+  /** The customer-ID interface's authentication header value (a secret: never logged). */
+  customerIdAuth: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -73,6 +82,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A secret given in the environment, or in a file the environment names (trimmed). */
+function secret(fileVar: string, value: string | undefined, file: string | undefined): string | undefined {
+  if (!file) return value;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`${fileVar}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** Reads and checks the environment; throws a ConfigError naming each bad variable. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { requireAri?: boolean } = {}): AppEnv {
   const parsed = envSchema.safeParse(source);
@@ -81,14 +100,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
     throw new ConfigError(`bad environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  let password = e.ARI_PASSWORD;
-  if (e.ARI_PASSWORD_FILE) {
-    try {
-      password = readFileSync(e.ARI_PASSWORD_FILE, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`ARI_PASSWORD_FILE: cannot read ${e.ARI_PASSWORD_FILE}: ${(err as Error).message}`);
-    }
-  }
+  const password = secret('ARI_PASSWORD_FILE', e.ARI_PASSWORD, e.ARI_PASSWORD_FILE);
+  const customerIdAuth = secret('CALLPOLICY_CUSTOMER_ID_AUTH_FILE', e.CALLPOLICY_CUSTOMER_ID_AUTH, e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE);
   if (opts.requireAri !== false && !password) {
     throw new ConfigError('ARI_PASSWORD (or ARI_PASSWORD_FILE) is required: the password of the ari.conf user');
   }
@@ -108,6 +121,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
     configFile: e.CALLPOLICY_CONFIG,
     prompts: { dir: e.CALLPOLICY_PROMPT_DIR, pbxDir: e.CALLPOLICY_PROMPT_PBX_DIR ?? e.CALLPOLICY_PROMPT_DIR },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    customerIdAuth: customerIdAuth || undefined,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -128,6 +128,34 @@ const surveySchema = z.strictObject({
   templates: z.record(name, surveyTemplateSchema).default({}),
 });
 
+/**
+ * Number protection: what agents see of a customer's number. off; mask (the middle four digits
+ * hidden); customer-id (an ID from the site's interface, the masked number when it has none or
+ * fails). The interface's secret never sits here: the adapter reads its header value from
+ * CALLPOLICY_CUSTOMER_ID_AUTH or CALLPOLICY_CUSTOMER_ID_AUTH_FILE.
+ */
+const protectionSchema = z
+  .strictObject({
+    mode: z.enum(['off', 'mask', 'customer-id']).default('off'),
+    customerId: z
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like https://crm.example/api/customer-id' }),
+        /** The request header that carries the secret, e.g. Authorization; absent: no authentication. */
+        authHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name like Authorization').optional(),
+        /** Each request's limit; the PBX's decision wait (2 s) must cover it. */
+        timeoutMs: z.number().int().min(50).max(1500).default(800),
+        cacheSeconds: z.number().int().min(0).max(86_400).default(600),
+        negativeCacheSeconds: z.number().int().min(0).max(3600).default(60),
+        /** What an agent dials before an ID to call that customer (the dialplan's pattern must match); absent: no calls by ID. */
+        dialPrefix: z.string().regex(/^[*#0-9]{1,4}$/, '1 to 4 of 0-9, * and #, quoted, like "*9"').optional(),
+      })
+      .optional(),
+  })
+  .refine((p) => p.mode !== 'customer-id' || p.customerId !== undefined, {
+    path: ['customerId'],
+    message: 'mode customer-id needs customerId: { url: ... }',
+  });
+
 export const policyFileSchema = z.strictObject({
   defaultCountry: country.default('US'),
   callerId: z.strictObject({
@@ -141,6 +169,7 @@ export const policyFileSchema = z.strictObject({
   memory: memorySchema.default(memorySchema.parse({})),
   survey: surveySchema.optional(),
   privacy: z.strictObject({ maskNumbersInLogs: z.boolean().default(true) }).default({ maskNumbersInLogs: true }),
+  protection: protectionSchema.default({ mode: 'off' }),
   groups: z.array(name).default([]),
   numbers: z
     .array(

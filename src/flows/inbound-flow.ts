@@ -6,7 +6,8 @@ import { CallGoneError, type EndpointStatus, type InboundCall } from '../pbx/cal
 import { withTimeout } from '../pbx/with-timeout.js';
 import type { CallMemoryLookup } from '../store/call-memory-lookup.js';
 import type { CallRecorder } from '../store/call-records.js';
-import type { RuntimePolicy } from '../store/load-policy.js';
+import { numbersMasked, type ProtectionSettings, type RuntimePolicy } from '../store/load-policy.js';
+import { protectionForPolicy, type NumberProtection } from '../protection/number-protection.js';
 
 export interface InboundFlowDeps {
   /** The policy in use: its memory settings, agents and pauses. */
@@ -21,6 +22,8 @@ export interface InboundFlowDeps {
   logger: Logger;
   pbx: string;
   now?: () => number;
+  /** Number protection for the policy's settings (default: built from them, without the interface's secret). */
+  protection?: (settings: ProtectionSettings) => NumberProtection;
 }
 
 /** What routing an inbound call needs: the policy, the look-up, the PBX's word on an agent. */
@@ -67,11 +70,20 @@ export async function decideInbound(deps: InboundDecisionDeps, call: { callerNum
  */
 export function createInboundFlow(deps: InboundFlowDeps) {
   const now = deps.now ?? Date.now;
+  const protectionFor = deps.protection ?? protectionForPolicy({});
 
   async function handle(call: InboundCall): Promise<void> {
     const decidedAt = new Date(now());
     const started = performance.now();
     const log = deps.logger.child({ channel: call.id, direction: 'inbound' });
+    const policy = deps.policy();
+    const protection = protectionFor(policy.protection);
+    // What agents may see of this caller, asked of the interface while the memory is looked up.
+    let shownLater: ReturnType<NumberProtection['shownFor']> | null = null;
+    if (protection.mode !== 'off') {
+      const caller = normalizeCallerNumber(call.callerNumber, resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry).country);
+      shownLater = protection.shownFor(caller.ok ? caller.e164 : null, call.callerNumber);
+    }
     let route: InboundRoute & { agentEndpoint?: string };
     try {
       route = await withTimeout(decideInbound(deps, call, decidedAt.getTime()), deps.timeoutMs ?? 500, 'call memory look-up');
@@ -82,7 +94,9 @@ export function createInboundFlow(deps: InboundFlowDeps) {
     const decisionMicros = Math.round((performance.now() - started) * 1000);
 
     // Recorded before the PBX is told: the call's end (reported by the PBX) then always finds its row.
-    const mask = deps.policy().privacy.maskNumbersInLogs;
+    const mask = numbersMasked(policy);
+    // Never throws, never waits longer than the interface's own limit.
+    const shown = shownLater ? await shownLater : null;
     const reason = route.kind === 'ivr' ? `memory_miss:${route.reason}` : route.kind === 'agent' ? 'memory_hit' : `memory_hit_wait:${route.agentState}`;
     deps.recorder.recordDecision({
       direction: 'inbound',
@@ -96,24 +110,26 @@ export function createInboundFlow(deps: InboundFlowDeps) {
       decidedAt,
       decisionMicros,
     });
-    log.info({ route: route.kind, reason, agent: route.agentId, caller: numberForLog(route.customer, mask), decisionMicros }, 'inbound route');
+    const shownLog = shown ? { shown: shown.number, shownAs: shown.source, ...(shown.fallback ? { shownFallback: shown.fallback } : {}) } : {};
+    log.info({ route: route.kind, reason, agent: route.agentId, caller: numberForLog(route.customer, mask), ...shownLog, decisionMicros }, 'inbound route');
 
-    const settings = deps.policy().survey;
+    const settings = policy.survey;
     const survey = settings.enabled && settings.inbound;
+    const protect = shown ? { number: shown.number, name: shown.name } : undefined;
     try {
       if (route.kind === 'agent' && route.agentEndpoint) {
-        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer, { survey });
+        await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer, { survey, protect });
       } else if (route.kind === 'wait-for-agent' && route.agentEndpoint) {
         // A paused agent is never rung while the caller waits: the pause is the administrator's word.
         const offerAgent = route.agentState !== 'paused';
-        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then, offerAgent, survey });
+        await call.waitForAgent(route.agentEndpoint, { ringSeconds: route.ringSeconds, waitSeconds: route.waitSeconds, then: route.then, offerAgent, survey, protect });
       } else {
-        await call.toIvr();
+        await call.toIvr({ protect });
       }
     } catch (err) {
       if (!(err instanceof CallGoneError)) {
         log.error({ err: (err as Error).message }, 'PBX refused the route; sending the call to the IVR');
-        await call.toIvr().catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
+        await call.toIvr({ protect }).catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
       }
     }
   }

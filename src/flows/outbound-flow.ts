@@ -7,7 +7,9 @@ import { decideEmergency } from '../policy/emergency.js';
 import { resolveTrunk, type TrunkProfile } from '../policy/trunk.js';
 import { CallGoneError, type CallEnded, type OutboundCall } from '../pbx/call-control.js';
 import type { CallRecorder, NewCallRecord } from '../store/call-records.js';
-import type { RuntimePolicy } from '../store/load-policy.js';
+import { numbersMasked, type ProtectionSettings, type RuntimePolicy } from '../store/load-policy.js';
+import { protectionForPolicy, type CustomerIdResolution, type NumberProtection } from '../protection/number-protection.js';
+import type { ShownIdentity } from '../pbx/call-control.js';
 
 export interface OutboundFlowDeps {
   policy: () => RuntimePolicy;
@@ -16,10 +18,12 @@ export interface OutboundFlowDeps {
   logger: Logger;
   pbx: string;
   random?: Random;
+  /** Number protection for the policy's settings (default: built from them, without the interface's secret). */
+  protection?: (settings: ProtectionSettings) => NumberProtection;
 }
 
 type Outcome = Pick<NewCallRecord, 'action' | 'reason' | 'customerE164' | 'callerId' | 'strategy' | 'tier' | 'fallback' | 'candidates' | 'agentId'>;
-type Decided = Outcome & { dial?: { number: string; name: string; destination: string } };
+type Decided = Outcome & { dial?: { number: string; name: string; destination: string }; refuseId?: CustomerIdResolution & { kind: 'refused' } };
 
 /** The fields of an outcome that no decision has filled in yet. */
 const UNDECIDED = { customerE164: null, callerId: null, strategy: null, tier: null, fallback: false, candidates: null, agentId: null } as const;
@@ -47,9 +51,10 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     return { ...base, action: 'dial', callerId: e.callerId, dial: { number, name: trunk.displayName, destination: e.destination } };
   }
 
-  async function decide(call: OutboundCall, policy: RuntimePolicy, trunk: TrunkProfile, at: number): Promise<Decided> {
+  /** `dialed`: what the agent dialled, or the number a customer ID stands for. */
+  async function decide(call: OutboundCall, dialed: string, policy: RuntimePolicy, trunk: TrunkProfile, at: number): Promise<Decided> {
     const base = UNDECIDED;
-    const parsed = parseDialedNumber(call.dialed, policy.defaultCountry as CountryCode);
+    const parsed = parseDialedNumber(dialed, policy.defaultCountry as CountryCode);
     if (!parsed.ok) {
       const action = policy.callerId.onInvalidNumber === 'reject' ? 'reject' : 'default';
       return { ...base, action, reason: `invalid_number:${parsed.reason}` };
@@ -83,11 +88,27 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     };
   }
 
+  const protectionFor = deps.protection ?? protectionForPolicy({});
+
+  /** A call by customer ID: the number behind the ID, then the caller ID as for any number; or refused, nothing dialled. */
+  async function decideById(call: OutboundCall, protection: NumberProtection, policy: RuntimePolicy, trunk: TrunkProfile, at: number): Promise<{ outcome: Decided; shown?: ShownIdentity }> {
+    const resolved = await protection.resolveDialed(call.dialed);
+    if (resolved.kind === 'refused') {
+      const reason = resolved.why === 'unknown-id' ? 'customer_id_unknown' : 'customer_id_unavailable';
+      return { outcome: { ...UNDECIDED, agentId: policy.inventory.agent(call.endpoint)?.id ?? null, action: 'reject', reason, refuseId: resolved } };
+    }
+    const outcome = await decide(call, resolved.e164, policy, trunk, at);
+    // A number the interface gave that cannot be dialled is not the agent's typo: say so, dial nothing.
+    if (outcome.action === 'reject') return { outcome: { ...outcome, refuseId: { kind: 'refused', why: 'id-unavailable', reason: 'the interface gave a number that cannot be dialled', id: resolved.id } } };
+    return { outcome, shown: resolved.shown };
+  }
+
   async function handle(call: OutboundCall): Promise<void> {
     const started = performance.now();
     const decidedAt = new Date();
     const policy = deps.policy();
-    const mask = policy.privacy.maskNumbersInLogs;
+    const protection = protectionFor(policy.protection);
+    const mask = numbersMasked(policy);
     // Made when first needed: nothing that only logs runs before the decision reaches the PBX.
     let childLog: Logger | undefined;
     const log = () => (childLog ??= deps.logger.child({ channel: call.id, direction: 'outbound', endpoint: call.endpoint }));
@@ -95,24 +116,36 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     inFlight.set(call.id, null);
     const trunk = resolveTrunk(policy.trunks, call.trunk, policy.defaultCountry);
     let outcome: Decided;
+    let shown: ShownIdentity | undefined;
     try {
-      outcome = emergency(call, policy, trunk) ?? (await decide(call, policy, trunk, decidedAt.getTime()));
+      if (call.byCustomerId) {
+        ({ outcome, shown } = await decideById(call, protection, policy, trunk, decidedAt.getTime()));
+      } else {
+        outcome = emergency(call, policy, trunk) ?? (await decide(call, call.dialed, policy, trunk, decidedAt.getTime()));
+        // The agent dialled this number; their phone still gets only its masked form (no look-up: no delay).
+        if (outcome.tier !== 'emergency') shown = protection.maskedFor(outcome.customerE164 ?? null) ?? undefined;
+      }
     } catch (err) {
       outcome = { ...UNDECIDED, action: 'default', reason: 'decision_failed' };
       log().error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
     }
+    // Protection on and nothing better known: the phone gets '****' rather than anything real.
+    if (protection.mode !== 'off' && !shown && outcome.tier !== 'emergency') shown = protection.maskedFor(null) ?? undefined;
+    if (shown) shown = { number: shown.number, name: shown.name };
     const decisionMicros = Math.round((performance.now() - started) * 1000);
     const releaseStarted = performance.now();
 
     // An agent's call to a customer is surveyed when the agent hangs up first (never an emergency call).
-    const survey = { survey: policy.survey.enabled && policy.survey.outbound && outcome.agentId !== null && outcome.tier !== 'emergency' };
+    const offer = { survey: policy.survey.enabled && policy.survey.outbound && outcome.agentId !== null && outcome.tier !== 'emergency', protect: shown };
     try {
-      if (outcome.action === 'dial' && outcome.dial) {
-        await call.dial({ number: outcome.dial.number, name: outcome.dial.name }, outcome.dial.destination, survey);
+      if (outcome.refuseId) {
+        await call.refuseCustomerId(outcome.refuseId.why);
+      } else if (outcome.action === 'dial' && outcome.dial) {
+        await call.dial({ number: outcome.dial.number, name: outcome.dial.name }, outcome.dial.destination, offer);
       } else if (outcome.action === 'reject') {
         await call.reject();
       } else {
-        await call.useDefault(survey);
+        await call.useDefault(offer);
       }
     } catch (err) {
       if (err instanceof CallGoneError) {
@@ -122,12 +155,14 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
       } else {
         log().error({ err: (err as Error).message }, 'PBX refused the decision; trying the default caller ID');
         outcome = { ...outcome, action: 'default', reason: `pbx_error_after:${outcome.reason}` };
-        await call.useDefault().catch((e: Error) => log().error({ err: e.message }, 'cannot release the call'));
+        await call.useDefault({ protect: shown }).catch((e: Error) => log().error({ err: e.message }, 'cannot release the call'));
       }
     }
 
     const pbxMicros = Math.round((performance.now() - releaseStarted) * 1000);
-    const { dial: _dial, ...record } = outcome;
+    const { dial: _dial, refuseId, ...record } = outcome;
+    // Not placed: the agent heard why; the administrator reads it here (the ID is not the number).
+    if (refuseId) log().warn({ customerId: refuseId.id, why: refuseId.why, reason: refuseId.reason }, 'call by customer ID not placed');
     // One line per call at debug level: the same facts are in the call's record (`callpolicy calls`),
     // and at info this line was a tenth of the adapter's CPU at 250 calls/s.
     log().debug(
@@ -137,6 +172,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
         agent: record.agentId,
         // An emergency number is no one's personal data; anything else unparsed is not echoed.
         dialed: record.tier === 'emergency' ? call.dialed : record.customerE164 ? numberForLog(record.customerE164, mask) : `${call.dialed.length} chars`,
+        shown: shown?.number,
         callerId: record.callerId,
         strategy: record.strategy,
         tier: record.tier,

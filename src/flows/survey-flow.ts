@@ -3,7 +3,7 @@ import { SURVEY_DIGITS, chooseSurveyTemplate, surveyStep, type SurveyCommand, ty
 import { CallGoneError, type SurveyCall } from '../pbx/call-control.js';
 import { withTimeout } from '../pbx/with-timeout.js';
 import type { CallRecorder } from '../store/call-records.js';
-import type { RuntimePolicy } from '../store/load-policy.js';
+import { numbersMasked, type RuntimePolicy } from '../store/load-policy.js';
 
 /** What the survey needs to know of the call it follows: whose call it was, with whom. */
 export interface SurveyedCall {
@@ -60,7 +60,7 @@ export function createSurveyFlow(deps: SurveyFlowDeps) {
       return;
     }
 
-    const mask = policy.privacy.maskNumbersInLogs;
+    const mask = numbersMasked(policy);
     const record = (outcome: SurveyOutcome, attempts: number) => {
       deps.recorder.recordSurvey({
         pbx: deps.pbx,

@@ -9,6 +9,24 @@ export interface SurveyOffer {
   survey?: boolean;
 }
 
+/**
+ * Number protection: the only identity of the customer that the agent's phone may receive (its
+ * From, P-Asserted-Identity, Remote-Party-ID and every connected-line update). `number` goes into
+ * a SIP URI user part, `name` into a display name: assertSafeShown says what they may hold.
+ */
+export interface ShownIdentity {
+  number: string;
+  name: string;
+}
+
+/** With `protect`, the agent's phone receives only that identity of the customer, and the far end's updates never reach it. */
+export interface ProtectOffer {
+  protect?: ShownIdentity;
+}
+
+/** Why a call by customer ID is not placed: the ID names no customer, or the interface could not say. */
+export type CustomerIdRefusal = 'unknown-id' | 'id-unavailable';
+
 /** An agent's outbound call, held at the decision point until one of the actions is taken. */
 export interface OutboundCall {
   /** PBX-wide id of the agent's channel. */
@@ -17,6 +35,12 @@ export interface OutboundCall {
   readonly endpoint: string;
   /** What the agent dialled, exactly as received: untrusted. */
   readonly dialed: string;
+  /**
+   * The agent dialled the customer-ID prefix and an ID (the dialplan's customer-ID context):
+   * `dialed` is prefix + ID, not a number. Such a call is placed with dial() once the ID is
+   * resolved, or refused with refuseCustomerId(); useDefault() and reject() refuse it too.
+   */
+  readonly byCustomerId: boolean;
   /** The trunk the dialplan will use (names the trunk's settings). */
   readonly trunk: string;
   /**
@@ -24,11 +48,13 @@ export interface OutboundCall {
    * `survey`: if the agent hangs up first on the answered call, the customer's leg comes to the
    * survey point (handlers.survey) instead of ending.
    */
-  dial(callerId: { number: string; name: string }, destination: string, opts?: SurveyOffer): Promise<void>;
+  dial(callerId: { number: string; name: string }, destination: string, opts?: SurveyOffer & ProtectOffer): Promise<void>;
   /** Let the PBX dial with its default caller ID. */
-  useDefault(opts?: SurveyOffer): Promise<void>;
+  useDefault(opts?: SurveyOffer & ProtectOffer): Promise<void>;
   /** Refuse the call (the agent hears that the number is invalid). */
   reject(): Promise<void>;
+  /** A call by customer ID that is not placed: the agent hears why (a prompt), nothing is dialled. */
+  refuseCustomerId(why: CustomerIdRefusal): Promise<void>;
 }
 
 import type { FinalDestination, NoAnswerRoute } from '../policy/call-memory.js';
@@ -49,15 +75,18 @@ export interface InboundCall {
   /** The trunk the call came in on (names its settings, e.g. its country). */
   readonly trunk: string;
   /** Ring the agent for `ringSeconds`; if they do not answer (or cannot): `onNoAnswer`. */
-  ringAgent(endpoint: string, ringSeconds: number, onNoAnswer: NoAnswerRoute, opts?: SurveyOffer): Promise<void>;
+  ringAgent(endpoint: string, ringSeconds: number, onNoAnswer: NoAnswerRoute, opts?: SurveyOffer & ProtectOffer): Promise<void>;
   /**
    * The agent is busy or away: the caller hears the waiting prompt and music and is offered the
    * agent again whenever their phone is free (ringing `ringSeconds` each time) until `waitSeconds`
    * ran out; then `then`. `offerAgent: false` (a paused agent): the caller waits, the agent is never rung.
    */
-  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent?: boolean } & SurveyOffer): Promise<void>;
-  /** The normal IVR, as if the adapter were not there. */
-  toIvr(): Promise<void>;
+  waitForAgent(endpoint: string, opts: { ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent?: boolean } & SurveyOffer & ProtectOffer): Promise<void>;
+  /**
+   * The normal IVR, as if the adapter were not there. `protect`: what agents that the site's own
+   * IVR or queues connect may see (their Dial runs the dialplan's protection handler).
+   */
+  toIvr(opts?: ProtectOffer): Promise<void>;
 }
 
 /** What a survey leg reports while the adapter holds it, in the order it happened. */
@@ -220,6 +249,12 @@ export function assertSafeCallerId(callerId: { number: string; name: string }): 
   if (/["<>|\\\u0000-\u001f\u007f]/.test(callerId.name) || callerId.name.length > 80) {
     throw new Error(`unsafe caller ID name refused: ${JSON.stringify(callerId.name.slice(0, 24))}`);
   }
+}
+
+/** A shown identity reaches SIP headers: a URI user part and a display name of plain characters, nothing that quotes or separates. */
+export function assertSafeShown(shown: ShownIdentity): void {
+  if (!/^[A-Za-z0-9*#+_.-]{1,48}$/.test(shown.number)) throw new Error(`unsafe shown number refused: ${JSON.stringify(shown.number.slice(0, 24))}`);
+  if (!/^[A-Za-z0-9*#+_. -]{1,48}$/.test(shown.name)) throw new Error(`unsafe shown name refused: ${JSON.stringify(shown.name.slice(0, 24))}`);
 }
 
 /** An agent's endpoint reaches a Dial string: a PBX endpoint like PJSIP/1001 and nothing else. */

@@ -12,6 +12,7 @@ import { agentGroups, agentNumbers, agentPauses, agents, numberGroups, numbers, 
 
 const shape = policyFileSchema.shape;
 export type TrunkSettings = z.infer<typeof shape.trunks>[string];
+export type ProtectionSettings = z.infer<typeof shape.protection>;
 
 /** Everything a call decision needs, loaded from the database into memory. */
 export interface RuntimePolicy {
@@ -19,6 +20,8 @@ export interface RuntimePolicy {
   callerId: CallerIdSettings & { onInvalidNumber: 'reject' | 'default' };
   trunks: Record<string, TrunkSettings>;
   privacy: { maskNumbersInLogs: boolean };
+  /** Number protection (what agents see of customers' numbers); mode off when none. */
+  protection: ProtectionSettings;
   emergency: EmergencySettings;
   memory: MemorySettings;
   /** The post-call survey, prompts resolved when the policy was applied; SURVEY_OFF when none. */
@@ -141,6 +144,7 @@ export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): 
     },
     trunks: shape.trunks.parse(raw.trunks),
     privacy: shape.privacy.parse(raw.privacy),
+    protection: shape.protection.parse(raw.protection),
     emergency: shape.emergency.parse(raw.emergency),
     memory: shape.memory.parse(raw.memory),
     survey: raw.survey === undefined ? SURVEY_OFF : surveySettingsSchema.parse(raw.survey),
@@ -148,6 +152,11 @@ export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): 
     pausedAgents: new Set(rows.pausedAgents ?? []),
     configured: callerId !== undefined,
   };
+}
+
+/** Whether logs and the CLI show customers' numbers masked: the privacy setting, or number protection on. */
+export function numbersMasked(policy: Pick<RuntimePolicy, 'privacy' | 'protection'>): boolean {
+  return policy.privacy.maskNumbersInLogs || policy.protection.mode !== 'off';
 }
 
 /** Reads and builds in one call (the CLI, tests). */

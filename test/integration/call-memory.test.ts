@@ -277,7 +277,7 @@ describe('the administrator: callpolicy explain inbound, pause, unpause', () => 
     await waitFor(() => adapter.policy().pausedAgents.has('alice'), 5000);
     assert.equal((await customerCalls('+14155550322')).finalStatus, 200);
     assert.equal((await ivr.nextInvite(3000)).fromUser, '+14155550322');
-    assert.match(cli('calls', '-n', '1'), /inbound {2}from \+1415\*{4}322 {2}to the IVR {2}memory_miss:agent_paused/);
+    assert.match(cli('calls', '-n', '1'), /inbound {2}from \+1 415\*{4}322 {2}to the IVR {2}memory_miss:agent_paused/);
     assert.equal(cli('unpause', 'alice'), 'alice: available');
     await waitFor(() => !adapter.policy().pausedAgents.has('alice'), 5000);
     assert.throws(() => cli('pause', 'nobody'), /unknown agent 'nobody'/);

@@ -76,13 +76,13 @@ describe('callpolicy surveys (real CLI, real PostgreSQL)', () => {
   test('--list: the latest results one per line, the number masked as the policy says', () => {
     const lines = cli('surveys', '--list', '3', '--tz', 'Asia/Shanghai').split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0]!, /^\S+\+08:00 {2}inbound {2}bob {2}\+861380\*\*\*\*000 {2}default {2}no_input$/);
+    assert.match(lines[0]!, /^\S+\+08:00 {2}inbound {2}bob {2}\+86 138\*\*\*\*8000 {2}default {2}no_input$/);
     assert.match(lines[1]!, / {2}rated {2}2 neutral \(score 3\)$/);
-    assert.match(lines[2]!, /^\S+\+08:00 {2}outbound {2}alice {2}\+861380\*\*\*\*000 {2}default {2}rated {2}1 satisfied \(score 5\)$/, 'the newest last');
+    assert.match(lines[2]!, /^\S+\+08:00 {2}outbound {2}alice {2}\+86 138\*\*\*\*8000 {2}default {2}rated {2}1 satisfied \(score 5\)$/, 'the newest last');
     assert.doesNotMatch(lines.join('\n'), /8613800138000/);
     // The list is not limited to the last 7 days: carol's are from November.
     const carol = cli('surveys', '--list', '--agent', 'carol', '--direction', 'outbound', '--json');
-    assert.deepEqual((JSON.parse(carol) as { channelId: string; customerE164: string }[]).map((r) => [r.channelId, r.customerE164]), [['d2', '+861380****000'], ['d1', '+861380****000']]);
+    assert.deepEqual((JSON.parse(carol) as { channelId: string; customerE164: string }[]).map((r) => [r.channelId, r.customerE164]), [['d2', '+86 138****8000'], ['d1', '+86 138****8000']]);
 
     // A policy that does not mask numbers: the list shows them whole.
     const policy = path.join(work, 'policy.yaml');

@@ -6,6 +6,9 @@ import type { SandboxAgent } from '../sandbox/asterisk-sandbox.js';
 export const AGENT_ONE = { endpoint: '1001', port: 5071, name: 'Agent One' } as const satisfies SandboxAgent;
 export const AGENT_TWO = { endpoint: '1002', port: 5072, name: 'Agent Two' } as const satisfies SandboxAgent;
 export const AGENT_THREE = { endpoint: '1003', port: 5073, name: 'Agent Three' } as const satisfies SandboxAgent;
+/** Phones that display P-Asserted-Identity and Remote-Party-ID (number protection checks all three identities). */
+export const AGENT_PAI = { endpoint: '1005', port: 5075, name: 'Agent Five', identityHeaders: true } as const satisfies SandboxAgent;
+export const AGENT_PAI_TWO = { endpoint: '1006', port: 5076, name: 'Agent Six', identityHeaders: true } as const satisfies SandboxAgent;
 /** Dials through the plain-outbound context: the benchmark baseline, no adapter. */
 export const PLAIN_AGENT = { endpoint: '1009', port: 5079, name: 'Plain Agent', context: 'plain-outbound' } as const satisfies SandboxAgent;
 
@@ -16,7 +19,7 @@ export const IVR_PHONE = { endpoint: '1900', port: 5090, name: 'IVR' } as const 
 /** The voicemail's phone: [test-voicemail] (CALLPOLICY_VOICEMAIL_CONTEXT) rings it, the mailbox in the caller name. */
 export const VOICEMAIL_PHONE = { endpoint: '1901', port: 5091, name: 'Voicemail' } as const satisfies SandboxAgent;
 
-export const AGENTS: SandboxAgent[] = [AGENT_ONE, AGENT_TWO, AGENT_THREE, PLAIN_AGENT, OFFLINE_AGENT, IVR_PHONE, VOICEMAIL_PHONE];
+export const AGENTS: SandboxAgent[] = [AGENT_ONE, AGENT_TWO, AGENT_THREE, AGENT_PAI, AGENT_PAI_TWO, PLAIN_AGENT, OFFLINE_AGENT, IVR_PHONE, VOICEMAIL_PHONE];
 
 /** sipp UAS playing the carrier; PJSIP endpoint "trunk". */
 export const TRUNK_PORT = 5080;
@@ -57,6 +60,9 @@ exten => _ivr-age[n]t-X.,1,Set(CALLPOLICY_AGENT=PJSIP/\${FILTER(0123456789,\${EX
 ; The IVR (CALLPOLICY_IVR_CONTEXT): rings the IVR's phone, so a test sees which calls reached it.
 [ivr]
 exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30)
+ same => n,Hangup()
+; The README's recipe for number protection on calls the site's own IVR connects: "protected-agent-<endpoint>".
+exten => _protected-age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:16})},10,b(callpolicy-protect^s^1))
  same => n,Hangup()
 
 ; Voicemail (CALLPOLICY_VOICEMAIL_CONTEXT): rings the voicemail's phone, the mailbox in the caller name.

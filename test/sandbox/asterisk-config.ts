@@ -22,6 +22,8 @@ export interface SandboxAgent {
   context?: string;
   /** false: the endpoint has no contact, as a phone that is not registered (ARI: offline). */
   registered?: boolean;
+  /** true: Asterisk sends this phone P-Asserted-Identity and Remote-Party-ID (send_pai, send_rpid), as phones that display them. */
+  identityHeaders?: boolean;
 }
 
 /**
@@ -400,7 +402,7 @@ match = ${trunkMatch}
 [${a.endpoint}](${PJSIP_TEMPLATES.agent})
 transport = ${PJSIP_TRANSPORT}
 aors = ${a.endpoint}
-callerid = "${a.name}" <${a.endpoint}>${contextLine}
+callerid = "${a.name}" <${a.endpoint}>${contextLine}${a.identityHeaders ? '\nsend_pai = yes\nsend_rpid = yes' : ''}
 
 [${a.endpoint}](${PJSIP_TEMPLATES.agentAor})
 ${a.registered === false ? '; not registered: no contact' : `contact = sip:${a.endpoint}@127.0.0.1:${a.port}`}

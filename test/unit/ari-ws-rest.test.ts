@@ -11,7 +11,7 @@ function setup(open = true, timeoutMs = 200) {
   const httpCalls: string[] = [];
   const fallback = {
     continueInDialplan: async (id: string) => void httpCalls.push(`continue ${id}`),
-    setVarAndContinue: async (id: string) => void httpCalls.push(`var+continue ${id}`),
+    setVarsAndContinue: async (id: string) => void httpCalls.push(`var+continue ${id}`),
   } as unknown as AriRest;
   /** Sends grouped by the write they left in: a send outside `together` is a write of its own. */
   const writes: number[] = [];
@@ -39,7 +39,7 @@ function setup(open = true, timeoutMs = 200) {
 
 test('requests leave in call order, each answered by its own response', async () => {
   const { rest, sent } = setup();
-  const v = rest.setVarAndContinue('c1', 'CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|ACME & Co');
+  const v = rest.setVarsAndContinue('c1', [['CALLPOLICY_DECISION', 'dial|+12125550100|+14155550123|ACME & Co']]);
   const other = rest.continueInDialplan('c2');
   assert.deepEqual(
     sent.map((m) => m.uri),
@@ -67,14 +67,14 @@ test('an error answer keeps its status: 404 for a channel that is gone', async (
 test('no answer in time: a TimeoutError; the socket closing: the waiting requests fail at once', async () => {
   const { rest } = setup(true, 50);
   await assert.rejects(rest.continueInDialplan('slow'), (err: Error) => err.name === 'TimeoutError');
-  const w = rest.setVarAndContinue('c2', 'X', '1');
+  const w = rest.setVarsAndContinue('c2', [['X', '1']]);
   rest.failAll('closed');
   await assert.rejects(w, /closed/);
 });
 
 test('while the websocket is not open the same calls go over HTTP', async () => {
   const { rest, sent, httpCalls } = setup(false);
-  await rest.setVarAndContinue('c3', 'X', '1');
+  await rest.setVarsAndContinue('c3', [['X', '1']]);
   await rest.continueInDialplan('c3');
   assert.equal(sent.length, 0);
   assert.deepEqual(httpCalls, ['var+continue c3', 'continue c3']);
@@ -84,7 +84,7 @@ test('the decision: variable and continue written in one tick and one write, bef
   const { rest, sent, writes } = setup();
   let settled = false;
   const to = { context: 'callpolicy-decided', extension: '+12125550100*+14155550123', priority: 1 };
-  const d = rest.setVarAndContinue('c4', 'CALLPOLICY_NAME', 'ACME & Co', to).then(() => (settled = true));
+  const d = rest.setVarsAndContinue('c4', [['CALLPOLICY_NAME', 'ACME & Co']], to).then(() => (settled = true));
   assert.deepEqual(
     sent.map((m) => m.uri),
     [
@@ -102,7 +102,7 @@ test('the decision: variable and continue written in one tick and one write, bef
 
 test('the decision fails with the first error: a channel gone before its variable was set', async () => {
   const { rest, sent } = setup();
-  const d = rest.setVarAndContinue('gone', 'CALLPOLICY_DECISION', 'x');
+  const d = rest.setVarsAndContinue('gone', [['CALLPOLICY_DECISION', 'x']]);
   rest.onResponse({ request_id: sent[0]!.request_id, status_code: 404, message_body: '{"message":"Channel not found"}' });
   rest.onResponse({ request_id: sent[1]!.request_id, status_code: 404, message_body: '{"message":"Channel not found"}' });
   await assert.rejects(d, (err: unknown) => err instanceof AriHttpError && err.status === 404);
@@ -110,7 +110,7 @@ test('the decision fails with the first error: a channel gone before its variabl
 
 test('the decision goes over HTTP while the websocket is not open', async () => {
   const { rest, sent, httpCalls } = setup(false);
-  await rest.setVarAndContinue('c5', 'X', '1');
+  await rest.setVarsAndContinue('c5', [['X', '1']]);
   assert.equal(sent.length, 0);
   assert.deepEqual(httpCalls, ['var+continue c5']);
 });
@@ -133,4 +133,22 @@ test("an agent's endpoint is read over the websocket; an unknown endpoint keeps 
   assert.equal(sent[1]!.uri, 'endpoints/PJSIP/x%2F..%2F1002');
   rest.onResponse({ request_id: sent[1]!.request_id, status_code: 404, message_body: '{"message":"Endpoint not found"}' });
   await assert.rejects(unknown, (err: unknown) => err instanceof AriHttpError && err.status === 404);
+});
+
+test('several variables (number protection) and the continue leave in one write, in order', async () => {
+  const { rest, sent, writes } = setup();
+  const to = { context: 'callpolicy-agent', extension: 'ring*20*0*ivr', priority: 1 };
+  const d = rest.setVarsAndContinue('c7', [['_CALLPOLICY_SHOWN_NUM', '138****8000'], ['_CALLPOLICY_SHOWN_NAME', '+86 138****8000'], ['CALLPOLICY_AGENT', 'PJSIP/1001']], to);
+  assert.deepEqual(
+    sent.map((m) => m.uri),
+    [
+      'channels/c7/variable?variable=_CALLPOLICY_SHOWN_NUM&value=138****8000',
+      'channels/c7/variable?variable=_CALLPOLICY_SHOWN_NAME&value=%2B86+138****8000',
+      'channels/c7/variable?variable=CALLPOLICY_AGENT&value=PJSIP%2F1001',
+      'channels/c7/continue?context=callpolicy-agent&extension=ring*20*0*ivr&priority=1',
+    ],
+  );
+  assert.deepEqual(writes, [4]);
+  for (const m of sent) rest.onResponse({ request_id: m.request_id, status_code: 204 });
+  await d;
 });

@@ -129,16 +129,16 @@ describe('the list', () => {
   ];
   test('one line per result, the newest last, numbers masked as the policy says', () => {
     assert.deepEqual(formatSurveyList(rows, { mask: true, timeZone: 'Asia/Shanghai' }), [
-      '2026-11-02T07:30:00+08:00  outbound  alice  +861380****000  default  rated  1 satisfied (score 5)',
+      '2026-11-02T07:30:00+08:00  outbound  alice  +86 138****8000  default  rated  1 satisfied (score 5)',
       '2026-11-02T17:00:00+08:00  outbound  (no agent)  (withheld)  default  hung_up',
-      '2026-11-02T18:00:00+08:00  inbound  alice  +861380****000  default  invalid  key 7',
+      '2026-11-02T18:00:00+08:00  inbound  alice  +86 138****8000  default  invalid  key 7',
     ]);
     assert.match(formatSurveyList(rows, { mask: false, timeZone: 'UTC' })[0]!, /^2026-11-01T23:30:00Z {2}outbound {2}alice {2}\+8613800138000 /);
     assert.deepEqual(formatSurveyList([], { mask: false, timeZone: 'UTC' }), ['no surveys']);
   });
 
   test('--json masks the numbers too', () => {
-    assert.deepEqual(surveyListJson(rows, true).map((r) => r.customerE164), ['+861380****000', null, '+861380****000']);
+    assert.deepEqual(surveyListJson(rows, true).map((r) => r.customerE164), ['+86 138****8000', null, '+86 138****8000']);
     assert.equal(surveyListJson(rows, false)[0]!.customerE164, '+8613800138000');
   });
 });

@@ -20,6 +20,7 @@ const policy: RuntimePolicy = {
   callerId: { strategy: 'area', selection: 'random', chains: { ...DEFAULT_CHAINS }, onInvalidNumber: 'reject' },
   trunks: { trunk: { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' }, cn: { country: 'CN', callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' } },
   privacy: { maskNumbersInLogs: true },
+  protection: { mode: 'off' },
   emergency: { numbers: {} },
   inventory: createNumberInventory([], [
     { id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null },
@@ -40,6 +41,7 @@ describe('inbound flow over the fake PBX', () => {
   let lookUps: { customer: string; since: number; answeredOnly: boolean }[];
   let lookUpFails: boolean;
   let paused: Set<string>;
+  let protection: RuntimePolicy['protection'];
 
   /** A call, and then the flow's bookkeeping after the route (it records once the PBX took it). */
   const place = async (req: Parameters<typeof fake.placeInbound>[0]) => {
@@ -60,8 +62,9 @@ describe('inbound flow over the fake PBX', () => {
     lookUps = [];
     lookUpFails = false;
     paused = new Set();
+    protection = { mode: 'off' };
     const flow = createInboundFlow({
-      policy: () => ({ ...policy, memory, pausedAgents: paused }),
+      policy: () => ({ ...policy, memory, pausedAgents: paused, protection }),
       lookUp: async (customer, since, { answeredOnly }) => {
         lookUps.push({ customer, since: since.getTime(), answeredOnly });
         if (lookUpFails) throw new Error('database unreachable');
@@ -89,6 +92,17 @@ describe('inbound flow over the fake PBX', () => {
       { ...records[0], decidedAt: undefined, decisionMicros: undefined },
       { direction: 'inbound', pbx: 'fake', channelId: records[0]!.channelId, agentId: 'alice', agentEndpoint: 'PJSIP/1001', customerE164: '+8613800138000', action: 'dial', reason: 'memory_hit', decidedAt: undefined, decisionMicros: undefined },
     );
+  });
+
+  test('number protection: the agent is rung, and the IVR reached, with only the masked caller; the record keeps the number', async () => {
+    protection = { mode: 'mask' };
+    const r = await place({ callerNumber: '013800138000', trunk: 'cn' });
+    assert.deepEqual(r, { outcome: 'agent', endpoint: 'PJSIP/1001', ringSeconds: 20, onNoAnswer: { kind: 'ivr' }, protect: { number: '138****8000', name: '+86 138****8000' } });
+    assert.deepEqual(await place({ callerNumber: '+8613912345678', trunk: 'cn' }), { outcome: 'ivr', via: 'adapter', protect: { number: '139****5678', name: '+86 139****5678' } });
+    assert.deepEqual(await place({ callerNumber: 'anonymous', trunk: 'cn' }), { outcome: 'ivr', via: 'adapter', protect: { number: 'anonymous', name: 'Anonymous' } });
+    assert.equal(records[0]!.customerE164, '+8613800138000');
+    assert.ok(!/13800138000|13912345678/.test(logs), 'no log line holds a real number');
+    assert.match(logs, /"shown":"138\*\*\*\*8000"/);
   });
 
   test('agent-first: a busy, offline or paused agent sends the call to the IVR, saying why', async () => {

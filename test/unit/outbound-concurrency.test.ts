@@ -19,6 +19,7 @@ function policyWith(pool: PoolNumber[], selection: 'lru' | 'random'): RuntimePol
     callerId: { strategy: 'group', selection, chains: { ...DEFAULT_CHAINS, group: ['pool'] }, onInvalidNumber: 'reject' },
     trunks: { trunk: { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: 'ACME' } },
     privacy: { maskNumbersInLogs: true },
+    protection: { mode: 'off' },
     emergency: { numbers: {}, callerId: null },
     inventory: createNumberInventory(pool, [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }]),
     memory: DEFAULT_MEMORY,
@@ -48,6 +49,8 @@ function slowCall(i: number, seen: string[]): OutboundCall {
     dial: (callerId) => new Promise((resolve) => setTimeout(() => (seen.push(callerId.number), resolve()), 20)),
     useDefault: async () => assert.fail('no call should fall back to the default caller ID'),
     reject: async () => assert.fail('no call should be rejected'),
+    byCustomerId: false,
+    refuseCustomerId: async () => assert.fail('not a call by customer ID'),
   };
 }
 

@@ -31,6 +31,7 @@ function makePolicy(over: Partial<RuntimePolicy> = {}): RuntimePolicy {
       cn: { country: 'CN', callerIdFormat: 'national', calleeFormat: 'national', displayName: 'ACME CN', internationalPrefix: '00' },
     },
     privacy: { maskNumbersInLogs: true },
+    protection: { mode: 'off' },
     emergency: { numbers: { US: ['922'] }, callerId: '+14155550100' },
     inventory: createNumberInventory(pool, [{ id: 'alice', endpoint: 'PJSIP/1001', groups: [], allowedNumbers: [], chosenNumber: null }]),
     memory: DEFAULT_MEMORY,
@@ -136,6 +137,8 @@ describe('emergency numbers in the outbound flow', () => {
       dial: async (callerId, destination) => void calls.push(`dial ${callerId.number} ${destination}`),
       useDefault: async () => void calls.push('default'),
       reject: async () => void calls.push('reject'),
+      byCustomerId: false,
+      refuseCustomerId: async () => void calls.push('refuse-id'),
     };
     void flow.handle(call);
     assert.deepEqual(calls, ['dial +14155550100 911']);

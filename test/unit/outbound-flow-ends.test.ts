@@ -22,6 +22,7 @@ function policy(): RuntimePolicy {
     callerId: { strategy: 'area', selection: 'lru', chains: { ...DEFAULT_CHAINS }, onInvalidNumber: 'reject' },
     trunks: { trunk: { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: 'ACME' } },
     privacy: { maskNumbersInLogs: true },
+    protection: { mode: 'off' },
     emergency: { numbers: {} },
     inventory: createNumberInventory(
       [{ e164: '+14155550100', enabled: true, groups: [], location: sf, lastUsedAt: 0 }],
@@ -67,7 +68,7 @@ describe('outbound flow: call ends', () => {
     const gone = async () => {
       throw new CallGoneError('c1');
     };
-    const call: OutboundCall = { id: 'c1', endpoint: 'PJSIP/1001', dialed: '+14155550123', trunk: 'trunk', dial: gone, useDefault: gone, reject: gone };
+    const call: OutboundCall = { id: 'c1', endpoint: 'PJSIP/1001', dialed: '+14155550123', trunk: 'trunk', dial: gone, useDefault: gone, reject: gone, byCustomerId: false, refuseCustomerId: gone };
     const handled = flow.handle(call);
     flow.ended(endOf('c1', { cause: 16 }));
     assert.equal(journal.length, 0, 'nothing is written while the call is being decided');

@@ -26,6 +26,7 @@ function makePolicy(over: Partial<RuntimePolicy['callerId']> = {}): RuntimePolic
     callerId: { strategy: 'area', selection: 'random', chains: { ...DEFAULT_CHAINS }, onInvalidNumber: 'reject', ...over },
     trunks: { trunk: { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: 'ACME' }, carrier2: { callerIdFormat: 'national', calleeFormat: 'national', displayName: '' } },
     privacy: { maskNumbersInLogs: true },
+    protection: { mode: 'off' },
     emergency: { numbers: {} },
     inventory: createNumberInventory(pool, [
       { id: 'alice', endpoint: 'PJSIP/1001', groups: ['sales'], allowedNumbers: ['+12125550100'], chosenNumber: '+12125550100' },
@@ -101,7 +102,7 @@ describe('outbound flow over the fake PBX', () => {
     assert.equal(line.msg, 'outbound caller ID');
     assert.equal(line.callerId, '+12125550100');
     assert.equal(line.tier, 'area');
-    assert.equal(line.dialed, '+1212****123');
+    assert.equal(line.dialed, '+1 212****123');
     assert.ok(!logs.includes('+12125550123'), 'the real customer number must not be logged');
   });
 
@@ -174,4 +175,27 @@ describe('outbound flow over the fake PBX', () => {
     assert.equal(r.outcome, 'default');
     assert.equal(records.length, 0);
   });
+
+  test("number protection on: the agent's phone is to get only the masked number", async () => {
+    policy = { ...makePolicy(), protection: { mode: 'mask' } };
+    const r = await fake.placeCall({ endpoint: 'PJSIP/1001', dialed: '+12125550123' });
+    assert.equal(r.outcome, 'dialed');
+    assert.deepEqual(r.protect, { number: '212****123', name: '+1 212****123' });
+    const unknown = await fake.placeCall({ endpoint: 'PJSIP/1999', dialed: '+12125550123' });
+    assert.deepEqual([unknown.outcome, unknown.protect?.number], ['default', '212****123'], 'an agent not in the policy is protected too');
+    const bad = await fake.placeCall({ endpoint: 'PJSIP/1001', dialed: 'nonsense' });
+    assert.equal(bad.outcome, 'rejected');
+    await waitFor(() => records.length === 3, 1000);
+    assert.ok(!/2125550123/.test(logs), 'no log line holds the dialled number');
+  });
+
+  test('a call by customer ID with protection off or mask: refused as unknown, nothing dialled, a warning', async () => {
+    policy = { ...makePolicy(), protection: { mode: 'mask' } };
+    const r = await fake.placeCall({ endpoint: 'PJSIP/1001', dialed: '*9C-1001', byCustomerId: true });
+    assert.deepEqual([r.outcome, r.why, r.trunk], ['refused-id', 'unknown-id', null]);
+    await waitFor(() => records.length === 1, 1000);
+    assert.deepEqual([records[0]!.action, records[0]!.reason, records[0]!.agentId], ['reject', 'customer_id_unknown', 'alice']);
+    assert.match(logs, /call by customer ID not placed/);
+  });
+
 });

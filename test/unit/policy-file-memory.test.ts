@@ -1,7 +1,8 @@
 // The memory: section of the policy file: defaults, each setting, and errors that name line and field.
 import assert from 'node:assert/strict';
 import { describe, test } from 'vitest';
-import { PolicyFileError, parsePolicyFile } from '../../src/config/policy-file.js';
+import { parsePolicyFile } from '../../src/config/policy-file.js';
+import { policyProblems } from '../support/policy-problems.js';
 import { DEFAULT_MEMORY } from '../../src/policy/call-memory.js';
 
 const base = `
@@ -10,15 +11,7 @@ agents:
   - { id: alice, endpoint: PJSIP/1001 }
 `;
 
-function problems(text: string): string[] {
-  try {
-    parsePolicyFile(text, 'policy.yaml');
-  } catch (err) {
-    assert.ok(err instanceof PolicyFileError);
-    return err.problems;
-  }
-  assert.fail('expected the file to be rejected');
-}
+const problems = policyProblems;
 
 describe('policy file: memory', () => {
   test('absent: memory is off, with the documented defaults', () => {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'vitest';
-import { PolicyFileError, parsePolicyFile } from '../../src/config/policy-file.js';
+import { parsePolicyFile } from '../../src/config/policy-file.js';
+import { policyProblems } from '../support/policy-problems.js';
 
 const base = `
 callerId: { strategy: group }
@@ -13,15 +14,7 @@ agents:
 // The line of the first line after `base` (base starts with a newline).
 const L = base.split('\n').length;
 
-function problems(text: string): string[] {
-  try {
-    parsePolicyFile(text, 'policy.yaml');
-  } catch (err) {
-    assert.ok(err instanceof PolicyFileError);
-    return err.problems;
-  }
-  assert.fail('expected the file to be rejected');
-}
+const problems = policyProblems;
 
 const keys = `      keys:
         "1": { label: satisfied, score: 3 }

@@ -41,6 +41,7 @@ function policyWith(survey: SurveySettings): RuntimePolicy {
     callerId: { strategy: 'group', selection: 'random', chains: { ...DEFAULT_CHAINS }, onInvalidNumber: 'reject' },
     trunks: { trunk: { callerIdFormat: 'e164', calleeFormat: 'e164', displayName: '' } },
     privacy: { maskNumbersInLogs: true },
+    protection: { mode: 'off' },
     emergency: { numbers: {} },
     inventory: createNumberInventory(
       [{ e164: '+14155550100', enabled: true, groups: ['sales', 'vip'], location: { country: 'US', region: null, area: null }, lastUsedAt: 0 }],

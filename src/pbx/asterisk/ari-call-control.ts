@@ -8,6 +8,7 @@ import {
   assertSafeDestination,
   assertSafeEndpoint,
   assertSafeNoAnswerRoute,
+  assertSafeShown,
   assertSeconds,
   type CallControlHandlers,
   type CallControlPort,
@@ -18,6 +19,7 @@ import {
   type LinkState,
   type NoAnswerRoute,
   type OutboundCall,
+  type ShownIdentity,
 } from '../call-control.js';
 import { SURVEY_DONE_MARK, SURVEY_MARK, createSurveyLegs, parseSurveyArgs, type AriSurveyEvent } from './ari-survey-legs.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
@@ -79,6 +81,24 @@ const WANTED_EVENTS = ['StasisStart', 'RESTResponse', ...SURVEY_EVENTS];
 const END_ARG = 'end';
 /** The shipped dialplan's context that dials with the adapter's caller ID (extension <caller ID>*<destination>). */
 const DECIDED_CONTEXT = 'callpolicy-decided';
+/** The third argument of an outbound call from the shipped dialplan's [callpolicy-customer-id]: prefix + ID was dialled. */
+const CUSTOMER_ID_ARG = 'customer-id';
+/** That context: a call re-adopted there is a call by customer ID. */
+const CUSTOMER_ID_CONTEXT = 'callpolicy-customer-id';
+/**
+ * Number protection: the identity the agent's phone may receive, read by the dialplan's
+ * [callpolicy-protect]. On an inbound call set with "_" on the customer's channel, so that the
+ * agent's channel that Dial creates inherits it.
+ */
+function shownVars(shown: ShownIdentity | undefined, inherit: boolean): [string, string][] {
+  if (!shown) return [];
+  assertSafeShown(shown);
+  const p = inherit ? '_' : '';
+  return [
+    [`${p}CALLPOLICY_SHOWN_NUM`, shown.number],
+    [`${p}CALLPOLICY_SHOWN_NAME`, shown.name],
+  ];
+}
 
 /** Asterisk over ARI: the channel waits in Stasis while the adapter decides. */
 export function createAriCallControl(opts: AriOptions): CallControlPort {
@@ -139,8 +159,9 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
    * The default caller ID or a refusal: one variable the dialplan reads after Stasis(), and
    * "continue", written together on the ARI websocket (see the shipped dialplan).
    */
-  function release(channelId: string, decision: 'default' | 'default-survey' | 'reject'): Promise<void> {
-    return letGo('decision', channelId, (r) => r.setVarAndContinue(channelId, 'CALLPOLICY_DECISION', decision));
+  function release(channelId: string, decision: 'default' | 'default-survey' | 'reject' | 'unknown-id' | 'id-unavailable', shown?: ShownIdentity): Promise<void> {
+    const vars: [string, string][] = [...shownVars(shown, false), ['CALLPOLICY_DECISION', decision]];
+    return letGo('decision', channelId, (r) => r.setVarsAndContinue(channelId, vars));
   }
 
   /**
@@ -148,19 +169,18 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
    * <caller ID>*<destination>; the trunk's caller ID name, when it has one, in a variable written
    * in the same TCP write. Nothing else: the call's end comes to us from the dialplan's h extension.
    */
-  function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string, survey: boolean): Promise<void> {
+  function releaseToDial(channelId: string, callerId: { number: string; name: string }, destination: string, survey: boolean, shown?: ShownIdentity): Promise<void> {
     // A third field "s": the customer's leg goes to the survey when the agent hangs up first.
     const to = { context: DECIDED_CONTEXT, extension: `${callerId.number}*${destination}${survey ? '*s' : ''}`, priority: 1 };
-    return letGo('decision', channelId, (r) => (callerId.name ? r.setVarAndContinue(channelId, 'CALLPOLICY_NAME', callerId.name, to) : r.continueInDialplan(channelId, to)));
+    const vars: [string, string][] = [...(callerId.name ? [['CALLPOLICY_NAME', callerId.name] as [string, string]] : []), ...shownVars(shown, false)];
+    return letGo('decision', channelId, (r) => (vars.length > 0 ? r.setVarsAndContinue(channelId, vars, to) : r.continueInDialplan(channelId, to)));
   }
 
   /** An inbound call: to the IVR (the priority after Stasis()), or to [callpolicy-agent] with the agent in CALLPOLICY_AGENT. */
-  function routeInbound(channelId: string, agent?: { endpoint: string; extension: string }): Promise<void> {
-    return letGo('route', channelId, (r) =>
-      agent
-        ? r.setVarAndContinue(channelId, 'CALLPOLICY_AGENT', agent.endpoint, { context: AGENT_CONTEXT, extension: agent.extension, priority: 1 })
-        : r.continueInDialplan(channelId),
-    );
+  function routeInbound(channelId: string, agent?: { endpoint: string; extension: string }, shown?: ShownIdentity): Promise<void> {
+    const vars = [...shownVars(shown, true), ...(agent ? [['CALLPOLICY_AGENT', agent.endpoint] as [string, string]] : [])];
+    const to = agent ? { context: AGENT_CONTEXT, extension: agent.extension, priority: 1 } : undefined;
+    return letGo('route', channelId, (r) => (vars.length > 0 ? r.setVarsAndContinue(channelId, vars, to) : r.continueInDialplan(channelId)));
   }
 
   /** `Stasis(app,end,<outcome>,<DIALSTATUS>,<ANSWEREDTIME_MS>,<HANGUPCAUSE>,<hangupsource>[,<fallback>])` at every end. */
@@ -186,20 +206,23 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     });
   }
 
-  function outboundCall(channel: AriChannelJson, trunk: string): OutboundCall {
+  function outboundCall(channel: AriChannelJson, trunk: string, byCustomerId: boolean): OutboundCall {
     return {
       id: channel.id,
       // PJSIP/1001-0000002a: the endpoint is the name without the unique suffix.
       endpoint: channel.name.replace(/-[^-]*$/, ''),
       dialed: channel.dialplan?.exten ?? '',
       trunk,
+      byCustomerId,
       async dial(callerId, destination, o) {
         assertSafeDestination(destination);
         assertSafeCallerId(callerId);
-        await releaseToDial(channel.id, callerId, destination, o?.survey ?? false);
+        await releaseToDial(channel.id, callerId, destination, o?.survey ?? false, o?.protect);
       },
-      useDefault: (o) => release(channel.id, o?.survey ? 'default-survey' : 'default'),
-      reject: () => release(channel.id, 'reject'),
+      // The customer-ID context has no default caller ID to dial with: no number is known there.
+      useDefault: (o) => (byCustomerId ? release(channel.id, 'id-unavailable') : release(channel.id, o?.survey ? 'default-survey' : 'default', o?.protect)),
+      reject: () => release(channel.id, byCustomerId ? 'unknown-id' : 'reject'),
+      refuseCustomerId: (why) => release(channel.id, why),
     };
   }
 
@@ -210,10 +233,10 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       dialed: channel.dialplan?.exten ?? '',
       trunk,
       ringAgent: async (endpoint, ringSeconds, onNoAnswer, o) =>
-        routeInbound(channel.id, { endpoint, extension: agentExtension('ring', endpoint, ringSeconds, null, onNoAnswer, true, o?.survey ?? false) }),
+        routeInbound(channel.id, { endpoint, extension: agentExtension('ring', endpoint, ringSeconds, null, onNoAnswer, true, o?.survey ?? false) }, o?.protect),
       waitForAgent: async (endpoint, o) =>
-        routeInbound(channel.id, { endpoint, extension: agentExtension('wait', endpoint, o.ringSeconds, o.waitSeconds, o.then, o.offerAgent ?? true, o.survey ?? false) }),
-      toIvr: () => routeInbound(channel.id),
+        routeInbound(channel.id, { endpoint, extension: agentExtension('wait', endpoint, o.ringSeconds, o.waitSeconds, o.then, o.offerAgent ?? true, o.survey ?? false) }, o.protect),
+      toIvr: (o) => routeInbound(channel.id, undefined, o?.protect),
     };
   }
 
@@ -233,7 +256,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
     });
   }
 
-  function deliver(channel: AriChannelJson, trunk: string, direction: 'outbound' | 'inbound'): void {
+  function deliver(channel: AriChannelJson, trunk: string, direction: 'outbound' | 'inbound', byCustomerId = false): void {
     if (deciding.has(channel.id) || !handlers) return;
     if (direction === 'inbound' && !handlers.inbound) {
       // No inbound policy here: the IVR, as if the adapter were not there.
@@ -241,7 +264,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       return;
     }
     deciding.add(channel.id);
-    const handled = direction === 'inbound' ? handlers.inbound!(inboundCall(channel, trunk)) : handlers.outbound(outboundCall(channel, trunk));
+    const handled = direction === 'inbound' ? handlers.inbound!(inboundCall(channel, trunk)) : handlers.outbound(outboundCall(channel, trunk, byCustomerId));
     handled.catch((err: Error) => {
       // The flow handles its own errors; this is the last line of defence for the process.
       log.error({ channelId: channel.id, direction, err: err.message }, 'call handler failed');
@@ -277,7 +300,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
             deliver(channel, trunk || 'trunk', 'inbound');
           } else {
             const trunk = await request('getChannelVar', (r) => r.getChannelVar(channelId, 'CALLPOLICY_TRUNK'), channelId);
-            deliver(channel, trunk || 'trunk', 'outbound');
+            deliver(channel, trunk || 'trunk', 'outbound', channel.dialplan?.context === CUSTOMER_ID_CONTEXT);
           }
         } catch (err) {
           if (!(err instanceof CallGoneError)) log.warn({ channelId, err: (err as Error).message }, 'cannot re-adopt call');
@@ -289,7 +312,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   }
 
   function onStasisStart(event: { args: string[]; channel: AriChannelJson; timestamp?: string }): void {
-    const [kind, trunk] = event.args;
+    const [kind, trunk, variant] = event.args;
     if (kind === END_ARG) {
       onEnd(event.channel, event.args, event.timestamp);
       return;
@@ -303,7 +326,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       release(event.channel.id, 'default').catch(() => undefined);
       return;
     }
-    deliver(event.channel, trunk || 'trunk', kind);
+    deliver(event.channel, trunk || 'trunk', kind, kind === OUTBOUND_CONTEXT_ARG && variant === CUSTOMER_ID_ARG);
   }
 
   /** One websocket message: the event filter lets only the types of WANTED_EVENTS through. */
@@ -494,6 +517,8 @@ const OUTCOMES: Record<string, { direction: 'outbound' | 'inbound'; action: Fina
   'default-undecided': { direction: 'outbound', action: 'default' },
   'default-timeout': { direction: 'outbound', action: 'default' },
   'default-down': { direction: 'outbound', action: null },
+  // A call by customer ID that the adapter's decision did not reach in time: not placed.
+  'id-timeout': { direction: 'outbound', action: 'reject' },
   refused: { direction: 'outbound', action: null },
   // Inbound: "dial" = rung to the remembered agent, "default" = the IVR.
   agent: { direction: 'inbound', action: 'dial' },

@@ -31,8 +31,8 @@ export interface AriRest {
   getChannelVar(channelId: string, variable: string): Promise<string>;
   /** Continues the channel in the dialplan: at the next priority, or at `to`. */
   continueInDialplan(channelId: string, to?: DialplanTarget): Promise<void>;
-  /** Sets one variable, then continues the channel in the dialplan (the decision). */
-  setVarAndContinue(channelId: string, variable: string, value: string, to?: DialplanTarget): Promise<void>;
+  /** Sets the variables in order, then continues the channel in the dialplan (the decision). */
+  setVarsAndContinue(channelId: string, vars: readonly (readonly [string, string])[], to?: DialplanTarget): Promise<void>;
   getChannel(channelId: string): Promise<{ id: string; name: string; dialplan?: { context: string; exten: string; priority: number } }>;
   applicationChannelIds(app: string): Promise<string[]>;
   /** GET /endpoints/{tech}/{resource}: its state and its channels. */
@@ -83,9 +83,9 @@ export function createAriRest(baseUrl: string, user: string, password: string, t
     async continueInDialplan(channelId, to) {
       await call('POST', `${ch(channelId)}/continue`, continueQuery(to));
     },
-    // Over HTTP the two requests may take different connections, so the second waits for the first.
-    async setVarAndContinue(channelId, variable, value, to) {
-      await call('POST', `${ch(channelId)}/variable`, { variable, value });
+    // Over HTTP the requests may take different connections, so each waits for the one before.
+    async setVarsAndContinue(channelId, vars, to) {
+      for (const [variable, value] of vars) await call('POST', `${ch(channelId)}/variable`, { variable, value });
       await call('POST', `${ch(channelId)}/continue`, continueQuery(to));
     },
     getChannel: (channelId) => call('GET', ch(channelId)) as ReturnType<AriRest['getChannel']>,

@@ -69,20 +69,25 @@ export function createWsRest(socket: () => WsSocket | undefined, fallback: AriRe
       const sent = send('POST', continueUri(channelId, to));
       return sent ? sent.then(() => undefined) : fallback.continueInDialplan(channelId, to);
     },
-    setVarAndContinue(channelId, variable, value, to) {
-      const both = () => {
-        const set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
-        // Sent in the same tick as the variable, on the same socket: Asterisk runs it second.
-        return set && { set, go: send('POST', continueUri(channelId, to)) };
+    setVarsAndContinue(channelId, vars, to) {
+      const all = () => {
+        const sets: Promise<string>[] = [];
+        for (const [variable, value] of vars) {
+          const set = send('POST', `${ch(channelId)}/variable?${qs({ variable, value })}`);
+          if (!set) return sets.length === 0 ? null : { sets, go: null };
+          sets.push(set);
+        }
+        // Sent in the same tick as the variables, on the same socket: Asterisk runs it last.
+        return { sets, go: send('POST', continueUri(channelId, to)) };
       };
       const ws = socket();
-      const sent = ws?.together ? ws.together(both) : both();
-      if (!sent) return fallback.setVarAndContinue(channelId, variable, value, to);
+      const sent = ws?.together ? ws.together(all) : all();
+      if (!sent) return fallback.setVarsAndContinue(channelId, vars, to);
       if (!sent.go) {
-        sent.set.catch(() => undefined);
+        for (const set of sent.sets) set.catch(() => undefined);
         return Promise.reject(new Error(`POST ${ch(channelId)}/continue: the ARI websocket closed between two writes`));
       }
-      return Promise.all([sent.set, sent.go]).then(() => undefined);
+      return Promise.all([...sent.sets, sent.go]).then(() => undefined);
     },
     // Call memory asks for the remembered agent's state while the customer's call waits.
     getEndpoint(technology, resource) {

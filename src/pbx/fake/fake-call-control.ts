@@ -13,20 +13,35 @@ import {
   type FinalDestination,
   type NoAnswerRoute,
   type SurveyLegEvent,
+  type ShownIdentity,
+  type CustomerIdRefusal,
   assertSafePrompt,
+  assertSafeShown,
 } from '../call-control.js';
+
+/** The survey and protection offers of a release, as the fake reports them (checked like the ARI driver checks them). */
+function extras(o: { survey?: boolean; protect?: ShownIdentity } | undefined): { survey?: true; protect?: ShownIdentity } {
+  if (o?.protect) assertSafeShown(o.protect);
+  return { ...(o?.survey ? { survey: true as const } : {}), ...(o?.protect ? { protect: o.protect } : {}) };
+}
 
 /** What the trunk saw of a call, or that the call never reached it. */
 export interface FakeCallResult {
-  outcome: 'dialed' | 'default' | 'rejected' | 'gone';
+  outcome: 'dialed' | 'default' | 'rejected' | 'refused-id' | 'gone';
   trunk: { destination: string; callerIdNumber: string; callerIdName: string } | null;
   /** Present (true) when the adapter asked for the survey should the agent hang up first. */
   survey?: true;
+  /** Number protection: the only identity of the customer the agent's phone would receive. */
+  protect?: ShownIdentity;
+  /** outcome refused-id: why the call by customer ID was not placed. */
+  why?: CustomerIdRefusal;
 }
 
 export interface FakePlaceCall {
   endpoint: string;
   dialed: string;
+  /** Dialled through the customer-ID context (prefix + ID). */
+  byCustomerId?: boolean;
   trunk?: string;
   /** The caller ID the PBX uses when the adapter does not set one. */
   defaultCallerId?: { number: string; name: string };
@@ -47,9 +62,9 @@ export interface FakeInbound {
 }
 
 export type FakeInboundResult =
-  | { outcome: 'ivr'; via: 'no-adapter' | 'timeout' | 'adapter' }
-  | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute; survey?: true }
-  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent: boolean; survey?: true };
+  | { outcome: 'ivr'; via: 'no-adapter' | 'timeout' | 'adapter'; protect?: ShownIdentity }
+  | { outcome: 'agent'; endpoint: string; ringSeconds: number; onNoAnswer: NoAnswerRoute; survey?: true; protect?: ShownIdentity }
+  | { outcome: 'wait-for-agent'; endpoint: string; ringSeconds: number; waitSeconds: number; then: FinalDestination; offerAgent: boolean; survey?: true; protect?: ShownIdentity };
 
 /** A customer on a survey leg: what they do, in ms from the moment the leg reaches the adapter. */
 export type FakeCustomerAction = { atMs: number; key: string } | { atMs: number; hangup: true };
@@ -169,19 +184,26 @@ export function createFakeCallControl() {
         endpoint: req.endpoint,
         dialed: req.dialed,
         trunk: req.trunk ?? 'trunk',
+        byCustomerId: req.byCustomerId ?? false,
         async dial(callerId, destination, o) {
           guard();
           assertSafeDestination(destination);
           assertSafeCallerId(callerId);
-          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name }, ...(o?.survey ? { survey: true as const } : {}) }, 'dial');
+          settle({ outcome: 'dialed', trunk: { destination, callerIdNumber: callerId.number, callerIdName: callerId.name }, ...extras(o) }, 'dial');
         },
         async useDefault(o) {
           guard();
-          settle({ ...defaultDial(), ...(o?.survey ? { survey: true as const } : {}) }, 'default');
+          // As the dialplan's customer-ID context: there is no number to dial with a default caller ID.
+          if (req.byCustomerId) settle({ outcome: 'refused-id', trunk: null, why: 'id-unavailable' }, 'reject');
+          else settle({ ...defaultDial(), ...extras(o) }, 'default');
         },
         async reject() {
           guard();
-          settle({ outcome: 'rejected', trunk: null }, 'reject');
+          settle(req.byCustomerId ? { outcome: 'refused-id', trunk: null, why: 'unknown-id' } : { outcome: 'rejected', trunk: null }, 'reject');
+        },
+        async refuseCustomerId(why) {
+          guard();
+          settle({ outcome: 'refused-id', trunk: null, why }, 'reject');
         },
       }).catch(() => undefined);
     });
@@ -229,7 +251,7 @@ export function createFakeCallControl() {
           assertSafeEndpoint(endpoint);
           assertSeconds('ring time', ringSeconds, 999);
           assertSafeNoAnswerRoute(onNoAnswer);
-          settle({ outcome: 'agent', endpoint, ringSeconds, onNoAnswer, ...(o?.survey ? { survey: true as const } : {}) });
+          settle({ outcome: 'agent', endpoint, ringSeconds, onNoAnswer, ...extras(o) });
         },
         async waitForAgent(endpoint, opts) {
           assertSafeEndpoint(endpoint);
@@ -243,11 +265,11 @@ export function createFakeCallControl() {
             waitSeconds: opts.waitSeconds,
             then: opts.then,
             offerAgent: opts.offerAgent ?? true,
-            ...(opts.survey ? { survey: true as const } : {}),
+            ...extras(opts),
           });
         },
-        async toIvr() {
-          settle({ outcome: 'ivr', via: 'adapter' });
+        async toIvr(o) {
+          settle({ outcome: 'ivr', via: 'adapter', ...extras(o) });
         },
       }).catch(() => undefined);
     });
