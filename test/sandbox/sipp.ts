@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exited, hasExited, killOnExit, pollUntil, tailFile, terminate, udpPortBusy, withTimeout } from './process-utils.js';
+import { readReceivedMessages } from '../support/sip-leaks.js';
 
 const SCENARIO_DIR = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,11 +56,15 @@ function defaultWorkDir(): string {
 
 async function renderScenario(name: string, vars: Record<string, string>, dir: string, edit?: (xml: string) => string): Promise<string> {
   let xml = await fs.readFile(path.join(SCENARIO_DIR, name), 'utf8');
-  xml = xml.replace(/\{\{([A-Z_]+)\}\}/g, (whole, key: string) => {
+  // Placeholder names are upper case, digits allowed after the first letter ({{ID2_NUMBER}}).
+  xml = xml.replace(/\{\{([A-Z][A-Z0-9_]*)\}\}/g, (whole, key: string) => {
     const value = vars[key];
     if (value === undefined) throw new SippError(`scenario ${name}: no value for ${whole}`);
     return value;
   });
+  // Anything left that looks like a placeholder would go out on the wire as it is.
+  const left = /\{\{\w+\}\}/.exec(xml);
+  if (left) throw new SippError(`scenario ${name}: ${left[0]} is not a valid placeholder name (A-Z, 0-9, _)`);
   if (edit) xml = edit(xml);
   const file = path.join(dir, name);
   await fs.writeFile(file, xml);
@@ -128,6 +133,30 @@ export async function diagnostics(run: Omit<SippRun, 'child'>): Promise<string> 
 export async function removeRunDir(run: Omit<SippRun, 'child'>): Promise<void> {
   if (process.env['CALLPOLICY_KEEP_SIPP_FILES']) return;
   await fs.rm(run.dir, { recursive: true, force: true });
+}
+
+/** A scenario chosen by a caller: a file name in ./scenarios/, nothing else. */
+function checkScenarioName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]+\.xml$/.test(name)) throw new SippError(`scenario ${JSON.stringify(name)} must be the name of a file in test/sandbox/scenarios/`);
+  return name;
+}
+
+/** The harness's own placeholder values plus the caller's; a caller may not redefine the harness's. */
+function mergeVars(own: Record<string, string>, extra: Record<string, string> | undefined, scenario: string): Record<string, string> {
+  for (const key of Object.keys(extra ?? {})) {
+    if (key in own) throw new SippError(`scenario ${scenario}: {{${key}}} is set by the harness (from its options), not by vars`);
+  }
+  return { ...own, ...extra };
+}
+
+/** The messages a run's sipp received so far; the run must trace messages and not be removed yet. */
+async function receivedMessagesOf(run: Omit<SippRun, 'child'>, traced: boolean, what: string): Promise<string[]> {
+  if (!traced) throw new SippError(`${what}: started with traceMessages: false, so no message file to read`);
+  try {
+    return await readReceivedMessages(run.messageFile);
+  } catch (err) {
+    throw new SippError(`${what}: cannot read ${run.messageFile} (read the messages before stop(), which removes the run directory): ${(err as Error).message}`);
+  }
 }
 
 /** Characters allowed unescaped in a SIP URI user part (RFC 3261 unreserved / user-unreserved). */
@@ -199,6 +228,13 @@ export interface TrunkOptions {
   workDir?: string;
   /** How long to wait for sipp to answer an OPTIONS probe (default 10000 ms). */
   startTimeoutMs?: number;
+  /**
+   * A scenario file in ./scenarios/ instead of the one `mode` picks (e.g. uas-answer-identity.xml,
+   * uas-answer-tolerant.xml). {{HANGUP_AFTER_MS}} is still filled in from holdMs.
+   */
+  scenario?: string;
+  /** Values of the scenario's other {{...}} placeholders (e.g. ID_NUMBER for uas-answer-identity.xml). */
+  vars?: Record<string, string>;
 }
 
 export interface Trunk {
@@ -213,6 +249,13 @@ export interface Trunk {
   expectNoInvite(quietMs: number): Promise<void>;
   /** The run directory with sipp's logs. */
   dir: string;
+  /** sipp's -trace_msg file (every message sent and received); removed by stop() unless CALLPOLICY_KEEP_SIPP_FILES is set. */
+  messageFile: string;
+  /**
+   * Every SIP message this sipp received so far, each whole (start line, headers, body), oldest
+   * first, read from its message file. Call before stop(); needs traceMessages (the default).
+   */
+  receivedMessages(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -237,13 +280,17 @@ async function startUas(opts: TrunkOptions & { port: number }, role: string): Pr
   const port = opts.port;
   const mode = opts.mode ?? 'answer';
   const holdMs = Math.max(1, Math.round(opts.holdMs ?? 60_000));
+  const scenario = opts.scenario !== undefined
+    ? checkScenarioName(opts.scenario)
+    : mode === 'busy' ? 'uas-busy.xml' : mode === 'ring' ? 'uas-ring.xml' : 'uas-answer.xml';
+  const traceMessages = opts.traceMessages ?? true;
   const run = await startSipp({
     what: `${role}-${mode}-${port}`,
     port,
-    scenario: mode === 'busy' ? 'uas-busy.xml' : mode === 'ring' ? 'uas-ring.xml' : 'uas-answer.xml',
-    vars: { HANGUP_AFTER_MS: String(holdMs) },
+    scenario,
+    vars: mergeVars({ HANGUP_AFTER_MS: String(holdMs) }, opts.vars, scenario),
     args: ['-p', String(port), '-max_recv_loops', '10000', '-deadcall_wait', '5000'],
-    traceMessages: opts.traceMessages ?? true,
+    traceMessages,
     workDir: opts.workDir,
   });
 
@@ -300,6 +347,8 @@ async function startUas(opts: TrunkOptions & { port: number }, role: string): Pr
   return {
     port,
     dir: run.dir,
+    messageFile: run.messageFile,
+    receivedMessages: () => receivedMessagesOf(run, traceMessages, `${role} sipp on port ${port}`),
     invites: () => [...received],
     async takeInvites() {
       await readNew();
@@ -473,6 +522,15 @@ export interface PlaceCallOptions {
   timeoutMs?: number;
   traceMessages?: boolean;
   workDir?: string;
+  /**
+   * A scenario file in ./scenarios/ instead of agent-call.xml (e.g. agent-call-tolerant.xml); it
+   * must log FINAL/BYE lines as agent-call.xml does. {{HOLD_MS}} is still filled in from holdMs.
+   */
+  scenario?: string;
+  /** Values of the scenario's other {{...}} placeholders. */
+  vars?: Record<string, string>;
+  /** Return every SIP message the agent's phone received in `received` (needs traceMessages, the default). */
+  collectMessages?: boolean;
 }
 
 export interface CallResult {
@@ -483,6 +541,10 @@ export interface CallResult {
   /** INVITE sent to the first 180/183/200, when there was one. */
   pddMs: number | null;
   durationMs: number;
+  /** sipp's -trace_msg file; it is gone once placeCall returns unless CALLPOLICY_KEEP_SIPP_FILES is set. */
+  messageFile: string;
+  /** With collectMessages: every message the agent's phone received, whole, oldest first (read before the run directory is removed). */
+  received?: string[];
 }
 
 function callVars(holdMs: number): Record<string, string> {
@@ -528,11 +590,14 @@ export async function placeCall(opts: PlaceCallOptions): Promise<CallResult> {
   const holdMs = opts.holdMs ?? 500;
   const timeoutMs = opts.timeoutMs ?? 15_000 + holdMs;
   const started = Date.now();
+  const scenario = opts.scenario !== undefined ? checkScenarioName(opts.scenario) : 'agent-call.xml';
+  const traceMessages = opts.traceMessages ?? true;
+  if (opts.collectMessages && !traceMessages) throw new SippError('placeCall: collectMessages needs traceMessages');
   const run = await startSipp({
     what: `call-${opts.fromPort}`,
     port: opts.fromPort,
-    scenario: 'agent-call.xml',
-    vars: callVars(holdMs),
+    scenario,
+    vars: mergeVars(callVars(holdMs), opts.vars, scenario),
     args: [
       ...callArgs(opts),
       '-m', '1',
@@ -541,7 +606,7 @@ export async function placeCall(opts: PlaceCallOptions): Promise<CallResult> {
       '-timeout', `${Math.ceil(timeoutMs / 1000) + 2}s`,
       '-timeout_error',
     ],
-    traceMessages: opts.traceMessages ?? true,
+    traceMessages,
     workDir: opts.workDir,
   });
   let info;
@@ -565,8 +630,17 @@ export async function placeCall(opts: PlaceCallOptions): Promise<CallResult> {
     throw new SippError(`call from port ${opts.fromPort} was answered but did not end cleanly (sipp exit code ${info.code})\n${await diagnostics(run)}`);
   }
   const pdd = [...pddFromLog(lines).values()];
+  // Read before the run directory goes.
+  const received = opts.collectMessages ? await receivedMessagesOf(run, traceMessages, `call from port ${opts.fromPort}`) : undefined;
   await removeRunDir(run);
-  return { finalStatus, hungUpBy, pddMs: pdd[0] ?? null, durationMs: Date.now() - started };
+  return {
+    finalStatus,
+    hungUpBy,
+    pddMs: pdd[0] ?? null,
+    durationMs: Date.now() - started,
+    messageFile: run.messageFile,
+    ...(received !== undefined ? { received } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
