@@ -152,6 +152,13 @@ describe('inbound through the site IVR (the b(callpolicy-protect) recipe)', () =
       assert.equal(again.invite.fromUser, '138****8000', form);
       assertClean(again.messages, CUSTOMER, `mask, IVR, caller as ${form}`);
     }
+    // A NANP and a British number from abroad: four digits hidden, nothing more shown (short numbers: unit tests).
+    for (const [caller, shown] of [['+14155550123', '415****123'], ['+442071838750', '207****750']] as const) {
+      const other = await customerCallsAgent(caller, to, AGENT_PAI.port);
+      assert.equal(other.invite.fromUser, shown, caller);
+      assert.equal(other.invite.fromUser, masked(caller), caller);
+      assertClean(other.messages, caller, `mask, IVR, caller ${caller}`);
+    }
   });
 
   test('customer-id: the agent sees the ID (and the prefix to call back); a number without an ID: masked', async () => {
