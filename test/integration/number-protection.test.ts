@@ -17,10 +17,10 @@ import { placeCall, startAgentPhone, startTrunk, type ReceivedInvite, type Trunk
 import { findLeaks } from '../support/sip-leaks.js';
 import { startCustomerIdServer, type CustomerIdServer } from '../support/customer-id-server.js';
 import { runCli } from '../support/fault-rig.js';
-import { assertNoChannelsLeft } from './ari-checks.js';
+import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
-import { AGENT_PAI, AGENT_PAI_TWO, CUSTOMER_PORT, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
+import { AGENT_PAI, AGENT_PAI_TWO, CUSTOMER_PORT, CUSTOMER_PORT_2, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
 const AUTH = 'Bearer test-secret-4b1d';
@@ -204,16 +204,44 @@ async function stopServerFor(): Promise<() => Promise<void>> {
 describe('memory-routed inbound (the adapter rings the agent)', () => {
   test('the remembered agent is rung with the protected form; the record keeps the real number', async () => {
     await running.apply(policy(customerIdMode()));
-    await running.adapter.db.db.insert(calls).values({
-      direction: 'outbound', pbx: 'asterisk', channelId: `seeded-${Date.now()}`, agentId: 'bob', agentEndpoint: `PJSIP/${AGENT_PAI_TWO.endpoint}`,
-      customerE164: CUSTOMER, callerId: '+861062345678', action: 'dial', reason: 'seeded by the test',
-      decidedAt: new Date(Date.now() - 3_600_000), endedAt: new Date(Date.now() - 3_500_000), answeredAt: new Date(Date.now() - 3_590_000),
-    });
+    await seedRemembered('bob', `PJSIP/${AGENT_PAI_TWO.endpoint}`, CUSTOMER);
     const { invite, messages } = await customerCallsAgent(CUSTOMER, DID, AGENT_PAI_TWO.port);
     assert.equal(invite.fromUser, `${PREFIX}${CUSTOMER_ID}`);
     assertClean(messages, CUSTOMER, 'memory-routed');
     const row = await lastCall('inbound');
     assert.deepEqual([row.reason, row.agentId, row.customerE164], ['memory_hit', 'bob', CUSTOMER]);
+  });
+});
+
+/** An answered outbound call an hour ago by `agentId` to `customer`, as the adapter would have recorded it. */
+async function seedRemembered(agentId: string, endpoint: string, customer: string): Promise<void> {
+  await running.adapter.db.db.insert(calls).values({
+    direction: 'outbound', pbx: 'asterisk', channelId: `seeded-${agentId}-${Date.now()}`, agentId, agentEndpoint: endpoint,
+    customerE164: customer, callerId: '+861062345678', action: 'dial', reason: 'seeded by the test',
+    decidedAt: new Date(Date.now() - 3_600_000), endedAt: new Date(Date.now() - 3_500_000), answeredAt: new Date(Date.now() - 3_590_000),
+  });
+}
+
+describe('memory-routed inbound, only-agent: the caller waits for the busy agent', () => {
+  test('put through when the phone is free, with only the masked caller', async () => {
+    await running.apply(policy(MASK).replace('memory: { mode: agent-first, ringSeconds: 5 }', 'memory: { mode: only-agent, ringSeconds: 10, waitSeconds: 30 }'));
+    await seedRemembered('bob', `PJSIP/${AGENT_PAI_TWO.endpoint}`, STRANGER);
+    const phone = await startAgentPhone({ port: AGENT_PAI_TWO.port, holdMs: 60_000, scenario: 'uas-answer-tolerant.xml' });
+    try {
+      // Another call keeps the phone busy for 3 s (straight to the phone, not through the adapter).
+      const other = placeCall({ fromPort: CUSTOMER_PORT_2, fromUser: '+8613711112222', to: `agent-${AGENT_PAI_TWO.endpoint}`, server: env.sipServer, holdMs: 3000 });
+      await phone.nextInvite(3000);
+      for (let i = 0; i < 50 && (await ariGet<{ channel_ids: string[] }>(`/endpoints/PJSIP/${AGENT_PAI_TWO.endpoint}`)).channel_ids.length === 0; i++) await sleep(50);
+      const waiting = placeCall({ fromPort: CUSTOMER_PORT, fromUser: STRANGER, to: DID, server: env.sipServer, holdMs: 8000, timeoutMs: 30_000 });
+      await other;
+      const putThrough = await phone.nextInvite(8000);
+      assert.deepEqual([putThrough.fromUser, putThrough.paiUser], [masked(STRANGER), masked(STRANGER)]);
+      assert.equal((await waiting).finalStatus, 200);
+      assertClean(await phone.receivedMessages(), STRANGER, 'only-agent wait, put through');
+      assert.equal((await lastCall('inbound')).reason, 'memory_hit_wait:busy');
+    } finally {
+      await phone.stop();
+    }
   });
 });
 
