@@ -250,6 +250,10 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
         database: () => health.status(),
         records: () => records.stats(),
         policySource: () => source,
+        protection: () => {
+          const p = protection(policy!.protection);
+          return { mode: p.mode, customerIdInterface: p.stats() };
+        },
       });
     }
 

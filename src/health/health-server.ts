@@ -10,6 +10,8 @@ export interface HealthSource {
   records(): { queued: number; dropped: number; retrying: boolean };
   /** Where the policy in use came from (for /status). */
   policySource(): { kind: 'database' | 'snapshot' | 'empty'; at: Date | null };
+  /** Number protection's mode and, in customer-id mode, the interface's counters (for /status); absent: not reported. */
+  protection?(): { mode: string; customerIdInterface: object | null };
 }
 
 /**
@@ -17,7 +19,8 @@ export interface HealthSource {
  * - PBX link down: 503 `pbx-link-down` (a supervisor may restart the adapter for it);
  * - PBX link up, database down: 200 `degraded` / `database-down`: calls are still decided from
  *   the policy in memory, so restarting the adapter would only make things worse.
- * GET /status: the same plus the record queue, the policy's origin and process memory.
+ * GET /status: the same plus the record queue, the policy's origin, number protection (the
+ * customer-ID interface's hits, misses, timeouts, errors) and process memory.
  */
 export function startHealthServer(host: string, port: number, source: HealthSource): Promise<Server> {
   const server = createServer((req, res) => {
@@ -45,6 +48,7 @@ export function startHealthServer(host: string, port: number, source: HealthSour
       const policy = source.policySource();
       body.records = source.records();
       body.policy = { source: policy.kind, at: policy.at?.toISOString() ?? null, configured: source.policyConfigured() };
+      if (source.protection) body.protection = source.protection();
       body.memory = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
     } else if (req.url !== '/healthz') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not-found', message: 'try /healthz or /status' }));

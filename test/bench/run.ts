@@ -4,6 +4,9 @@
 //      adapter's dialplan (Stasis + decision) against a plain Dial with a fixed caller ID on the
 //      same Asterisk, interleaved, at a steady call rate. PDD is INVITE to the first 180/200 at the
 //      agent's phone, timed by sipp's own gettimeofday (microseconds), not its 4 ms response timers;
+//  (2b) the same with number protection (mask) on, against it off and plain Dial, A B C A B C:
+//      what protecting the agent's phone adds (three more variables in the decision's write, a
+//      Gosub and a connected-line update interception in the dialplan);
 //  (3) the adapter process's memory, run as shipped (`node dist/src/main.js`): at rest, then after
 //      every 10,000 calls up to 100,000;
 //  (4) the ceiling: call rate raised in steps for both paths (A B at each step, 1 s talk); the
@@ -16,6 +19,7 @@
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
 // (100000), BENCH_MEMORY_RATE (200 calls/s), BENCH_CEILING_STEPS (50,100,150,200,250,300; empty:
 // skip), BENCH_CEILING_SECONDS (20 per step and path), BENCH_LOOKUP_ROWS (10000000).
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
@@ -87,6 +91,33 @@ async function main() {
 
     const addedP50 = percentile(adapter, 50) - percentile(plain, 50);
     const addedP99 = percentile(adapter, 99) - percentile(plain, 99);
+
+    console.log(`\n== (2b) number protection (mask), outbound, ${RATE} calls/s, ${Math.ceil(CALLS / 2)} calls per path and round, plain / off / mask, twice`);
+    const basePolicy = readFileSync(path.join(REPO, 'examples', 'policy.yaml'), 'utf8');
+    const useProtection = async (mode: 'off' | 'mask') => {
+      const file = path.join(REPO, '.data', 'bench', `policy-${mode}.yaml`);
+      writeFileSync(file, basePolicy.replace(/^protection:\n  mode: off$/m, `protection:\n  mode: ${mode}`));
+      stack.cli('apply', file);
+      await new Promise((r) => setTimeout(r, 1500)); // the adapter reloads on NOTIFY
+    };
+    const paths: Record<'plain' | 'off' | 'mask', number[]> = { plain: [], off: [], mask: [] };
+    for (let round = 0; round < 2; round++) {
+      for (const name of ['plain', 'off', 'mask'] as const) {
+        if (name !== 'plain') await useProtection(name);
+        const r = await load(name === 'plain' ? PLAIN_AGENT : AGENT_ONE, Math.ceil(CALLS / 2), RATE);
+        paths[name].push(...r.pddMs);
+        failed += r.failed;
+      }
+    }
+    await useProtection('off');
+    for (const xs of Object.values(paths)) xs.sort((a, b) => a - b);
+    console.log(row('plain Dial, fixed caller ID', paths.plain));
+    console.log(row('adapter, protection off', paths.off));
+    console.log(row('adapter, protection mask', paths.mask));
+    console.log(
+      `  added by protection (mask - off): p50 ${fmt(percentile(paths.mask, 50) - percentile(paths.off, 50))} ms, p99 ${fmt(percentile(paths.mask, 99) - percentile(paths.off, 99))} ms;` +
+        ` mask - plain: p50 ${fmt(percentile(paths.mask, 50) - percentile(paths.plain, 50))} ms, p99 ${fmt(percentile(paths.mask, 99) - percentile(paths.plain, 99))} ms`,
+    );
 
     console.log(`\n== (3) adapter memory, as shipped (node dist/src/main.js; /status after a 3 s pause)`);
     console.log(`  at rest:                  rss ${mb(atRest.rss)}, heap used ${mb(atRest.heapUsed)}`);

@@ -17,6 +17,7 @@ describe('health server', () => {
       database: () => state.database,
       records: () => ({ queued: state.database === 'down' ? 42 : 0, dropped: 3, retrying: state.database === 'down' }),
       policySource: () => ({ kind: 'snapshot', at: new Date('2026-01-01T00:00:00Z') }),
+      protection: () => ({ mode: 'customer-id', customerIdInterface: { hits: 5, misses: 2, timeouts: 1 } }),
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -38,6 +39,7 @@ describe('health server', () => {
     assert.deepEqual([h.code, h.body.status, h.body.error, h.body.database, h.body.pbx], [200, 'degraded', 'database-down', 'down', 'up']);
     const s = await get('/status');
     assert.deepEqual(s.body.records, { queued: 42, dropped: 3, retrying: true });
+    assert.deepEqual(s.body.protection, { mode: 'customer-id', customerIdInterface: { hits: 5, misses: 2, timeouts: 1 } });
     assert.deepEqual(s.body.policy, { source: 'snapshot', at: '2026-01-01T00:00:00.000Z', configured: true });
     assert.equal(typeof (s.body.memory as { rss: number }).rss, 'number');
   });
