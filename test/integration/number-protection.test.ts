@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { maskNumber } from '../../src/phone/mask-number.js';
 import { calls } from '../../src/store/schema/index.js';
-import { placeCall, startAgentPhone, startTrunk, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
+import { placeCall, runLoad, startAgentPhone, startTrunk, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
 import { findLeaks } from '../support/sip-leaks.js';
 import { startCustomerIdServer, type CustomerIdServer } from '../support/customer-id-server.js';
 import { runCli } from '../support/fault-rig.js';
@@ -327,6 +327,40 @@ describe('what administrators and logs show while protection is on', () => {
     const out = await runCli({ ...process.env, DATABASE_URL: running.databaseUrl, LOG_LEVEL: 'silent' }, 'calls', '--limit', '50');
     assert.match(out, /138\*\*\*\*8000/);
     for (const n of [CUSTOMER, STRANGER]) assert.deepEqual(findLeaks([out], n, masked(n)).map((l) => l.excerpt), [], `callpolicy calls shows ${n}`);
+  });
+});
+
+describe('the interface failing under a steady call rate', () => {
+  test('40 inbound calls at 4/s while the interface turns slow, then garbage: every call answered, each agent INVITE the ID or the mask', async () => {
+    await running.apply(policy(customerIdMode(300)));
+    const phone = await startAgentPhone({ port: AGENT_PAI.port, holdMs: 60_000, scenario: 'uas-answer-tolerant.xml' });
+    const before = await running.adapter.db.db.select().from(calls).where(eq(calls.direction, 'inbound'));
+    try {
+      const load = runLoad({ fromPort: CUSTOMER_PORT, fromUser: CUSTOMER, to: `protected-agent-${AGENT_PAI.endpoint}`, rate: 4, calls: 40, holdMs: 500, server: env.sipServer });
+      await sleep(3000);
+      server.mode = 'slow';
+      await sleep(3000);
+      server.mode = 'garbage';
+      const r = await load;
+      server.mode = 'ok';
+      assert.deepEqual([r.succeeded, r.failed], [40, 0]);
+      const invites = await phone.takeInvites();
+      assert.equal(invites.length, 40);
+      const shown = invites.map((i) => i.fromUser);
+      assert.ok(shown.every((u) => u === `${PREFIX}${CUSTOMER_ID}` || u === '138****8000'), `only the ID or the mask: ${[...new Set(shown)].join(', ')}`);
+      assert.ok(shown.includes(`${PREFIX}${CUSTOMER_ID}`) && shown.includes('138****8000'), 'both while it answered and after it failed');
+      const pdd = [...r.pddMs].sort((a, b) => a - b);
+      assert.ok(pdd[pdd.length - 1]! < 1500, `no call waited past the interface limit and the IVR: max PDD ${pdd[pdd.length - 1]} ms`);
+      assertClean(await phone.receivedMessages(), CUSTOMER, 'under load');
+      await running.adapter.flushRecords();
+      const after = await running.adapter.db.db.select().from(calls).where(eq(calls.direction, 'inbound'));
+      const fresh = after.filter((a) => !before.some((b) => b.channelId === a.channelId));
+      assert.equal(fresh.length, 40, 'every call recorded');
+      assert.ok(fresh.every((row) => row.customerE164 === CUSTOMER), 'with the real number');
+    } finally {
+      server.mode = 'ok';
+      await phone.stop();
+    }
   });
 });
 
