@@ -355,6 +355,23 @@ describe("a call the site's own IVR connects (the README's recipe)", () => {
   });
 });
 
+// Number protection changes what the agent's phone receives (connected line, Dial's I, a pre-dial
+// handler); the survey keeps working on the customer's real number behind it.
+describe('with number protection on (mask)', () => {
+  beforeAll(() => running.apply(POLICY.replace('memory: { mode: agent-first, ringSeconds: 5 }', 'memory: { mode: agent-first, ringSeconds: 5 }\nprotection: { mode: mask }')));
+  afterAll(() => running.apply(POLICY));
+
+  test('outbound (F() and I together): rated, the result holds the real number', async () => {
+    const { rows } = await newSurveys(() => outboundCall([{ pauseMs: LEAD_MS }, { key: '1', via: 'rfc2833' }]));
+    assert.deepEqual(rows.map((r) => [r.outcome, r.dtmfKey, r.customerE164, r.agentId]), [['rated', '1', CUSTOMER, 'alice']]);
+  });
+
+  test('inbound (g and the pre-dial handler together): rated, the result holds the real number', async () => {
+    const { rows } = await newSurveys(() => inboundCall([{ pauseMs: LEAD_MS + 1000 }, { key: '1' }]));
+    assert.deepEqual(rows.map((r) => [r.outcome, r.dtmfKey, r.customerE164, r.direction]), [['rated', '1', CUSTOMER, 'inbound']]);
+  });
+});
+
 describe('reports and the adapter going away', () => {
   test('callpolicy surveys sums the results per agent (through the real CLI)', async () => {
     const all = await surveys();
@@ -387,19 +404,3 @@ describe('reports and the adapter going away', () => {
   });
 });
 
-// Number protection changes what the agent's phone receives (connected line, Dial's I, a pre-dial
-// handler); the survey keeps working on the customer's real number behind it.
-describe('with number protection on (mask)', () => {
-  beforeAll(() => running.apply(POLICY.replace('memory: { mode: agent-first, ringSeconds: 5 }', 'memory: { mode: agent-first, ringSeconds: 5 }\nprotection: { mode: mask }')));
-  afterAll(() => running.apply(POLICY));
-
-  test('outbound (F() and I together): rated, the result holds the real number', async () => {
-    const { rows } = await newSurveys(() => outboundCall([{ pauseMs: LEAD_MS }, { key: '1', via: 'rfc2833' }]));
-    assert.deepEqual(rows.map((r) => [r.outcome, r.dtmfKey, r.customerE164, r.agentId]), [['rated', '1', CUSTOMER, 'alice']]);
-  });
-
-  test('inbound (g and the pre-dial handler together): rated, the result holds the real number', async () => {
-    const { rows } = await newSurveys(() => inboundCall([{ pauseMs: LEAD_MS + 1000 }, { key: '1' }]));
-    assert.deepEqual(rows.map((r) => [r.outcome, r.dtmfKey, r.customerE164, r.direction]), [['rated', '1', CUSTOMER, 'inbound']]);
-  });
-});
