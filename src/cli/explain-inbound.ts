@@ -48,8 +48,7 @@ export function describeInbound(x: InboundExplanation): string[] {
   const d = x.decision;
   const m = x.memory;
   const lines = [
-    // What was typed is shown only unmasked: masked, the customer line below says it all.
-    `call from ${(x.mask ? (x.caller ? '****' : null) : x.caller) ?? '(withheld)'} on trunk ${x.trunk}`,
+    `call from ${numberForLog(x.caller, x.mask) ?? '(withheld)'} on trunk ${x.trunk}`,
     `  customer:  ${numberForLog(d.customer, x.mask) ?? '(none: ' + (REASONS[d.kind === 'ivr' ? d.reason : ''] ?? 'not a number') + ')'}`,
     `  memory:    ${m.mode}, window ${m.windowHours} h, unanswered calls ${m.countUnanswered ? 'count' : 'do not count'}`,
   ];

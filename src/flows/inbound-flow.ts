@@ -115,7 +115,7 @@ export function createInboundFlow(deps: InboundFlowDeps) {
 
     const settings = policy.survey;
     const survey = settings.enabled && settings.inbound;
-    const protect = shown ? { number: shown.number, name: shown.name } : undefined;
+    const protect = shown ?? undefined;
     try {
       if (route.kind === 'agent' && route.agentEndpoint) {
         await call.ringAgent(route.agentEndpoint, route.ringSeconds, route.onNoAnswer, { survey, protect });

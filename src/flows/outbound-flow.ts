@@ -122,16 +122,14 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
         ({ outcome, shown } = await decideById(call, protection, policy, trunk, decidedAt.getTime()));
       } else {
         outcome = emergency(call, policy, trunk) ?? (await decide(call, call.dialed, policy, trunk, decidedAt.getTime()));
-        // The agent dialled this number; their phone still gets only its masked form (no look-up: no delay).
-        if (outcome.tier !== 'emergency') shown = protection.maskedFor(outcome.customerE164 ?? null) ?? undefined;
       }
     } catch (err) {
       outcome = { ...UNDECIDED, action: 'default', reason: 'decision_failed' };
       log().error({ err: (err as Error).message }, 'caller-ID decision failed; using the default caller ID');
     }
-    // Protection on and nothing better known: the phone gets '****' rather than anything real.
-    if (protection.mode !== 'off' && !shown && outcome.tier !== 'emergency') shown = protection.maskedFor(null) ?? undefined;
-    if (shown) shown = { number: shown.number, name: shown.name };
+    // Not an ID: the masked form of the number the agent dialled (no look-up: no delay), 'anonymous'
+    // when there is none (refused, undecided); nothing for emergency calls, nothing with protection off.
+    if (!shown && outcome.tier !== 'emergency') shown = protection.maskedFor(outcome.customerE164 ?? null) ?? undefined;
     const decisionMicros = Math.round((performance.now() - started) * 1000);
     const releaseStarted = performance.now();
 

@@ -104,6 +104,11 @@ async function agentCalls(trunk: Trunk, dialed: string): Promise<{ status: numbe
 const withoutDialogEcho = (messages: string[], dialed: string) =>
   messages.map((m) => m.replace(/^(To|t|From|f):.*$/gim, (line) => (line.includes(`sip:${dialed}@`) ? 'Echo: (removed)' : line)));
 
+/** The trunk answers revealing `number` (PAI and RPID in 180/200), then `updated` in an UPDATE 300 ms into the call. */
+function identityTrunk(name: string, number: string, updated: string): Promise<Trunk> {
+  return startTrunk({ port: TRUNK_PORT, holdMs: 60_000, scenario: 'uas-answer-identity.xml', vars: { ID_NAME: name, ID_NUMBER: number, ID2_NUMBER: updated, UPDATE_AFTER_MS: '300' } });
+}
+
 async function lastCall(direction: 'inbound' | 'outbound') {
   await running.adapter.flushRecords();
   const [row] = await running.adapter.db.db.select().from(calls).where(eq(calls.direction, direction)).orderBy(desc(calls.decidedAt)).limit(1);
@@ -248,7 +253,7 @@ describe('memory-routed inbound, only-agent: the caller waits for the busy agent
 describe('outbound: the trunk reveals the callee (PAI in 180/200, an UPDATE mid-call)', () => {
   let trunk: Trunk;
   beforeAll(async () => {
-    trunk = await startTrunk({ port: TRUNK_PORT, holdMs: 60_000, scenario: 'uas-answer-identity.xml', vars: { ID_NAME: 'Forwarded', ID_NUMBER: FORWARDED_TO, ID2_NUMBER: UPDATED_TO, UPDATE_AFTER_MS: '300' } });
+    trunk = await identityTrunk('Forwarded', FORWARDED_TO, UPDATED_TO);
   });
   afterAll(() => trunk?.stop());
 
@@ -278,7 +283,7 @@ describe('outbound: the trunk reveals the callee (PAI in 180/200, an UPDATE mid-
 describe('call by customer ID', () => {
   let trunk: Trunk;
   beforeAll(async () => {
-    trunk = await startTrunk({ port: TRUNK_PORT, holdMs: 60_000, scenario: 'uas-answer-identity.xml', vars: { ID_NAME: 'Callee', ID_NUMBER: CUSTOMER, ID2_NUMBER: CUSTOMER, UPDATE_AFTER_MS: '300' } });
+    trunk = await identityTrunk('Callee', CUSTOMER, CUSTOMER);
   });
   afterAll(() => trunk?.stop());
 
@@ -380,7 +385,7 @@ describe('the adapter down, CALLPOLICY_NUMBER_PROTECTION=on', () => {
     await running.apply(policy(MASK));
     await running.adapter.port.stop();
     await setGlobal('CALLPOLICY_NUMBER_PROTECTION', 'on');
-    trunk = await startTrunk({ port: TRUNK_PORT, holdMs: 60_000, scenario: 'uas-answer-identity.xml', vars: { ID_NAME: 'Forwarded', ID_NUMBER: FORWARDED_TO, ID2_NUMBER: UPDATED_TO, UPDATE_AFTER_MS: '300' } });
+    trunk = await identityTrunk('Forwarded', FORWARDED_TO, UPDATED_TO);
   });
   afterAll(async () => {
     await setGlobal('CALLPOLICY_NUMBER_PROTECTION', '');

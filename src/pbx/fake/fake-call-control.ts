@@ -22,7 +22,8 @@ import {
 /** The survey and protection offers of a release, as the fake reports them (checked like the ARI driver checks them). */
 function extras(o: { survey?: boolean; protect?: ShownIdentity } | undefined): { survey?: true; protect?: ShownIdentity } {
   if (o?.protect) assertSafeShown(o.protect);
-  return { ...(o?.survey ? { survey: true as const } : {}), ...(o?.protect ? { protect: o.protect } : {}) };
+  // Only what a PBX receives of the identity: its number and name.
+  return { ...(o?.survey ? { survey: true as const } : {}), ...(o?.protect ? { protect: { number: o.protect.number, name: o.protect.name } } : {}) };
 }
 
 /** What the trunk saw of a call, or that the call never reached it. */
