@@ -62,7 +62,7 @@ exten => _ivr-age[n]t-X.,1,Set(CALLPOLICY_AGENT=PJSIP/\${FILTER(0123456789,\${EX
 exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30)
  same => n,Hangup()
 ; The README's recipe for number protection on calls the site's own IVR connects: "protected-agent-<endpoint>".
-exten => _protected-age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:16})},10,b(callpolicy-protect^s^1))
+exten => _protected-age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:16})},10,Ib(callpolicy-protect^s^1))
  same => n,Hangup()
 
 ; Voicemail (CALLPOLICY_VOICEMAIL_CONTEXT): rings the voicemail's phone, the mailbox in the caller name.
