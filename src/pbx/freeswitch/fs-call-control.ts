@@ -1,0 +1,249 @@
+// The call-control port on FreeSWITCH. Control model (see README "Attach it to your FreeSWITCH"):
+// the shipped dialplan hands each call to the adapter with the `socket` application in sync mode
+// (outbound ESL: FreeSWITCH connects to us per call). The adapter only decides: it sets channel
+// variables and releases the socket; the dialplan's route extensions then do the dialling.
+// - adapter down: `socket` fails at once and the dialplan takes the default route;
+// - adapter slow: the decision deadline (2 s from the connect) releases the call to the default route;
+// - a second connection, the control link (inbound ESL), carries the ends of calls and api commands.
+import type { Logger } from '../../log.js';
+import {
+  CallGoneError,
+  assertSafeCallerId,
+  assertSafeDestination,
+  assertSafeShown,
+  type CallControlHandlers,
+  type CallControlPort,
+  type CallEnded,
+  type CustomerIdRefusal,
+  type EndpointStatus,
+  type LinkState,
+  type OutboundCall,
+  type ProtectOffer,
+  type SurveyOffer,
+} from '../call-control.js';
+import { createControlLink, startDecisionServer, type ControlLink, type DecisionServer, type DecisionSocket, type EslEvent } from './esl-link.js';
+import { callEndedOf } from './fs-end-report.js';
+
+export interface FreeswitchOptions {
+  /** The control link: FreeSWITCH's event socket (event_socket.conf.xml). */
+  eslHost: string;
+  eslPort: number;
+  eslPassword: string;
+  /** Where the `socket` application of the shipped dialplan connects. */
+  listenHost: string;
+  listenPort: number;
+  /** The longest a call waits for a decision, from FreeSWITCH's connect (default 2000 ms). */
+  decisionTimeoutMs?: number;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Channel variables of the shipped dialplan (dialplan/freeswitch/callpolicy.xml): names only here. */
+export const FS_VARS = {
+  kind: 'callpolicy_kind',
+  trunk: 'callpolicy_trunk',
+  agent: 'callpolicy_agent',
+  route: 'callpolicy_route',
+  destination: 'callpolicy_dest',
+  survey: 'callpolicy_survey',
+  shownNumber: 'callpolicy_shown_number',
+  shownName: 'callpolicy_shown_name',
+} as const;
+
+/** The route extensions of [callpolicy-route] the adapter may choose (callpolicy_route). */
+export type FsRoute = 'dial' | 'default' | 'default-timeout' | 'reject' | 'refused-unknown-id' | 'refused-id-unavailable';
+
+const CUSTOMER_ID_KIND = 'customer-id';
+
+/** FreeSWITCH expands ${...} and $${...} in application arguments: a value must not carry one. */
+function assertNoExpansion(what: string, value: string): void {
+  if (value.includes('$')) throw new Error(`unsafe ${what} refused (FreeSWITCH would expand "$"): ${JSON.stringify(value.slice(0, 24))}`);
+}
+
+const decoded = (data: Readonly<Record<string, string>>, name: string) => data[`variable_${name}`] ?? '';
+
+/** The agent's endpoint as the policy names it on FreeSWITCH: user/<extension>. */
+function agentEndpointOf(data: Readonly<Record<string, string>>): string {
+  const named = decoded(data, FS_VARS.agent);
+  if (named) return named;
+  const user = data['Caller-Username'] || data['variable_sip_from_user'] || data['Caller-Caller-ID-Number'] || '';
+  return `user/${user}`;
+}
+
+export function createFreeswitchCallControl(opts: FreeswitchOptions): CallControlPort & { decisionPort(): number } {
+  const log = opts.logger;
+  const decisionTimeoutMs = opts.decisionTimeoutMs ?? 2000;
+  let handlers: CallControlHandlers | undefined;
+  let server: DecisionServer | undefined;
+  let control: ControlLink | undefined;
+  let serverUp = false;
+  let controlUp = false;
+  /** Calls whose end we report: id -> whose phone the channel is. */
+  const following = new Map<string, 'agent' | 'customer'>();
+
+  const linkState = (): LinkState => (serverUp && controlUp ? 'up' : serverUp || controlUp ? 'connecting' : 'down');
+
+  const onEnd = (event: EslEvent) => {
+    const id = event['Unique-ID'];
+    if (!id) return;
+    const leg = following.get(id);
+    if (!leg) return;
+    following.delete(id);
+    let info: CallEnded;
+    try {
+      info = callEndedOf(event, leg);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, id }, 'FreeSWITCH hang-up event not understood');
+      return;
+    }
+    handlers?.ended?.(info);
+  };
+
+  /** Sets the variables, then the route last (a socket lost half-way leaves the default route), then releases. */
+  async function decide(sock: DecisionSocket, vars: [string, string][], route: FsRoute): Promise<void> {
+    for (const [name, value] of vars) await sock.execute('set', `${name}=${value}`);
+    await sock.execute('set', `${FS_VARS.route}=${route}`);
+    await sock.release();
+  }
+
+  function outboundCall(sock: DecisionSocket, deadline: { passed: boolean }): OutboundCall {
+    const data = sock.data;
+    const byCustomerId = decoded(data, FS_VARS.kind) === CUSTOMER_ID_KIND;
+    let acted = false;
+    const once = async (what: () => Promise<void>) => {
+      if (acted) throw new Error(`call ${sock.uuid}: a decision was already taken`);
+      if (deadline.passed || sock.closed) throw new CallGoneError(sock.uuid);
+      acted = true;
+      await what();
+    };
+    const extras = (o: (SurveyOffer & ProtectOffer) | undefined): [string, string][] => {
+      const out: [string, string][] = [[FS_VARS.survey, o?.survey ? '1' : '0']];
+      if (o?.protect) {
+        assertSafeShown(o.protect);
+        out.push([FS_VARS.shownNumber, o.protect.number], [FS_VARS.shownName, o.protect.name]);
+      }
+      return out;
+    };
+    return {
+      id: sock.uuid,
+      endpoint: agentEndpointOf(data),
+      dialed: decoded(data, FS_VARS.destination) || data['Caller-Destination-Number'] || '',
+      byCustomerId,
+      trunk: decoded(data, FS_VARS.trunk),
+      async dial(callerId, destination, o) {
+        assertSafeCallerId(callerId);
+        assertSafeDestination(destination);
+        assertNoExpansion('caller ID name', callerId.name);
+        const vars: [string, string][] = [['effective_caller_id_number', callerId.number]];
+        // An empty `set` value unsets the variable, and FreeSWITCH would then send the agent's own
+        // name: the caller profile's name is emptied instead.
+        if (callerId.name) vars.push(['effective_caller_id_name', callerId.name]);
+        const extra = extras(o);
+        await once(async () => {
+          if (!callerId.name) await sock.execute('set_profile_var', 'caller_id_name=');
+          await decide(sock, [...vars, [FS_VARS.destination, destination], ...extra], 'dial');
+        });
+      },
+      async useDefault(o) {
+        const extra = extras(o);
+        await once(() => decide(sock, extra, byCustomerId ? 'refused-id-unavailable' : 'default'));
+      },
+      async reject() {
+        await once(() => decide(sock, [], byCustomerId ? 'refused-unknown-id' : 'reject'));
+      },
+      async refuseCustomerId(why: CustomerIdRefusal) {
+        await once(() => decide(sock, [], why === 'unknown-id' ? 'refused-unknown-id' : 'refused-id-unavailable'));
+      },
+    };
+  }
+
+  function onCall(sock: DecisionSocket, acceptedAt: number): void {
+    const kind = decoded(sock.data, FS_VARS.kind);
+    if (kind !== 'outbound' && kind !== CUSTOMER_ID_KIND) {
+      // Not a call this version decides on FreeSWITCH: straight back to the dialplan's default.
+      void sock.release().catch(() => undefined);
+      return;
+    }
+    following.set(sock.uuid, 'agent');
+    const deadline = { passed: false };
+    const timer = setTimeout(() => {
+      if (sock.closed) return;
+      deadline.passed = true;
+      log.warn({ call: sock.uuid, ms: decisionTimeoutMs }, 'no decision in time: the call goes out with the default caller ID');
+      void sock
+        .execute('set', `${FS_VARS.route}=default-timeout`)
+        .catch(() => undefined)
+        .finally(() => void sock.release().catch(() => undefined));
+    }, Math.max(0, acceptedAt + decisionTimeoutMs - Date.now()));
+    void sock.done.then(() => clearTimeout(timer));
+    const call = outboundCall(sock, deadline);
+    void (async () => {
+      try {
+        await handlers!.outbound(call);
+      } catch (err) {
+        if (!(err instanceof CallGoneError)) log.error({ err: (err as Error).message, call: sock.uuid }, 'outbound handler failed; the dialplan goes on with the default');
+      } finally {
+        // Whatever happened, the call is never left holding the socket.
+        if (!sock.closed && !deadline.passed) await sock.release().catch(() => undefined);
+      }
+    })();
+  }
+
+  const port: CallControlPort & { decisionPort(): number } = {
+    kind: 'freeswitch',
+    decisionPort: () => server?.port ?? opts.listenPort,
+    async start(h) {
+      handlers = h;
+      server = await startDecisionServer({ host: opts.listenHost, port: opts.listenPort, requestTimeoutMs: opts.requestTimeoutMs, deadlineMs: decisionTimeoutMs, logger: log, onCall });
+      serverUp = true;
+      let linked: () => void;
+      const first = new Promise<void>((resolve) => (linked = resolve));
+      control = createControlLink({
+        host: opts.eslHost,
+        port: opts.eslPort,
+        password: opts.eslPassword,
+        events: ['CHANNEL_HANGUP_COMPLETE'],
+        requestTimeoutMs: opts.requestTimeoutMs,
+        logger: log,
+        onEvent: (e) => {
+          if (e['Event-Name'] === 'CHANNEL_HANGUP_COMPLETE') onEnd(e);
+        },
+        onUp: () => {
+          controlUp = true;
+          log.info({ esl: `${opts.eslHost}:${opts.eslPort}`, decisions: `${opts.listenHost}:${server?.port}` }, 'FreeSWITCH link up');
+          handlers?.linked?.();
+          linked();
+        },
+        onDown: (why) => {
+          controlUp = false;
+          log.warn({ why }, 'FreeSWITCH event socket down; reconnecting (calls are still decided)');
+        },
+      });
+      control.start();
+      await first;
+    },
+    async stop() {
+      control?.stop();
+      controlUp = false;
+      await server?.close().catch(() => undefined);
+      serverUp = false;
+      handlers = undefined;
+    },
+    linkState,
+    async follow(callIds) {
+      const result = { following: [] as string[], gone: [] as string[] };
+      for (const id of callIds) {
+        const exists = /^[0-9a-fA-F-]{1,64}$/.test(id) && (await control!.api(`uuid_exists ${id}`)).trim() === 'true';
+        if (exists) {
+          following.set(id, following.get(id) ?? 'agent');
+          result.following.push(id);
+        } else result.gone.push(id);
+      }
+      return result;
+    },
+    async endpointStatus(_endpoint): Promise<EndpointStatus> {
+      throw new Error('endpointStatus is not implemented on FreeSWITCH yet (call memory on FreeSWITCH is not built)');
+    },
+  };
+  return port;
+}

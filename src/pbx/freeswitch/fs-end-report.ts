@@ -1,0 +1,66 @@
+// What a FreeSWITCH CHANNEL_HANGUP_COMPLETE says about the end of a call, in the port's terms. Pure:
+// unit-tested on the events recorded from a real FreeSWITCH.
+import type { CallEnded, FinalAction, HungUpBy } from '../call-control.js';
+import type { EslEvent } from './esl-link.js';
+
+/** Set by the shipped dialplan's route extensions when a route really runs (not when it was only decided). */
+export const OUTCOME_VAR = 'callpolicy_outcome';
+
+/** FreeSWITCH's DIALSTATUS in the words the port uses (Asterisk's). */
+const DIAL_STATUS: Record<string, string> = {
+  SUCCESS: 'ANSWER',
+  USER_BUSY: 'BUSY',
+  NO_ANSWER: 'NOANSWER',
+  NO_USER_RESPONSE: 'NOANSWER',
+  ORIGINATOR_CANCEL: 'CANCEL',
+  CALL_REJECTED: 'BUSY',
+  UNALLOCATED_NUMBER: 'CHANUNAVAIL',
+  NO_ROUTE_DESTINATION: 'CHANUNAVAIL',
+  USER_NOT_REGISTERED: 'CHANUNAVAIL',
+};
+
+const micros = (v: string | undefined): Date | null => {
+  const n = Number(v ?? 0);
+  return Number.isFinite(n) && n > 0 ? new Date(n / 1000) : null;
+};
+
+export function finalActionOf(outcome: string | undefined): FinalAction | null {
+  if (!outcome) return null;
+  if (outcome === 'dial') return 'dial';
+  if (outcome.startsWith('default')) return 'default';
+  if (outcome === 'reject' || outcome.startsWith('refused')) return 'reject';
+  return null;
+}
+
+/**
+ * Who hung up first, from the leg's own SIP hang-up disposition (the recording showed that the order
+ * of the two legs' CHANNEL_HANGUP_COMPLETE says nothing: the B leg's came first although A hung up).
+ * `recv_*`: this leg's phone ended it. `send_bye` on a bridged leg: FreeSWITCH ended it because the
+ * other leg left. Anything else: the PBX itself (a reject, a time limit, the dialplan).
+ */
+export function hungUpByOf(event: EslEvent, thisLeg: 'agent' | 'customer'): HungUpBy | null {
+  const disposition = event.variable_sip_hangup_disposition;
+  const other: HungUpBy = thisLeg === 'agent' ? 'customer' : 'agent';
+  if (!disposition) return null;
+  if (disposition.startsWith('recv_')) return thisLeg;
+  if (disposition === 'send_bye' && event.variable_bridge_uuid) return other;
+  return 'pbx';
+}
+
+/** The end of the channel `event` describes (its own Unique-ID). `leg`: whose phone this channel is. */
+export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer'): CallEnded {
+  const answeredAt = micros(event.variable_answer_uepoch);
+  const q850 = Number(event.variable_hangup_cause_q850);
+  const dial = event.variable_DIALSTATUS;
+  const billsec = Number(event.variable_billsec);
+  return {
+    id: event['Unique-ID'] ?? '',
+    at: micros(event['Event-Date-Timestamp']) ?? new Date(),
+    cause: Number.isInteger(q850) && q850 > 0 ? q850 : null,
+    answeredAt,
+    talkSeconds: answeredAt && Number.isFinite(billsec) ? billsec : null,
+    dialStatus: dial ? (DIAL_STATUS[dial] ?? dial) : null,
+    finalAction: finalActionOf(event[`variable_${OUTCOME_VAR}`]),
+    hungUpBy: hungUpByOf(event, leg),
+  };
+}

@@ -1,0 +1,429 @@
+// A fake FreeSWITCH 1.10 for the ESL driver's tests. It speaks the event-socket protocol from the
+// frames recorded on a real FreeSWITCH (transcript.ts): its replies, its connect reply and its
+// channel events are the recorded ones, with each call's own ids, numbers and variables put in.
+// It plays the shipped dialplan's part too (dialplan/freeswitch/callpolicy.xml): `socket` in sync
+// mode to the adapter, then the route extension that callpolicy_route names.
+//
+// What is modelled from FreeSWITCH's source rather than recorded: the sync-mode connect reply says
+// `Socket-Mode: static` (the recording was async), and sync mode sends no events on the call's socket.
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { unescape } from 'node:querystring';
+import { header, parseHeaderBlock, plainEvents, serverFrames, type Frame } from './transcript.js';
+
+export interface TrunkView {
+  destination: string;
+  callerIdNumber: string;
+  callerIdName: string;
+}
+
+export interface DecisionFaults {
+  /** Delay every reply on the call's socket (a slow FreeSWITCH). */
+  replyDelayMs?: number;
+  /** Reply -ERR to every sendmsg (FreeSWITCH refusing the application). */
+  errOnExecute?: boolean;
+  /** Send a frame that breaks the protocol (a Content-Length longer than the body) instead of the connect reply. */
+  malformedConnect?: boolean;
+  /** Close the socket right after the connect reply (FreeSWITCH side dropped). */
+  dropAfterConnect?: boolean;
+}
+
+export interface PlacedCall {
+  uuid: string;
+  trunk: TrunkView | null;
+  /** The route extension that ran (callpolicy_outcome), or null when the agent hung up first. */
+  outcome: string | null;
+  /** Milliseconds from the socket's connect to the adapter's release (or the failure). */
+  decisionMs: number;
+  vars: Map<string, string>;
+}
+
+type Pairs = [string, string][];
+
+// ---- recorded material -------------------------------------------------------------------------
+
+const SOCKET_APP = 'outbound-socket-app.txt';
+const PARK = 'outbound-callerid-park.txt';
+const ERRORS = 'errors.txt';
+const AUTH = 'inbound-auth.txt';
+
+const decodePairs = (pairs: Pairs): Pairs => pairs.map(([k, v]) => [k, unescape(v)]);
+const frameWithReply = (file: string, reply: string): Frame => {
+  const f = serverFrames(file).find((x) => header(x.headers, 'Reply-Text') === reply);
+  if (!f) throw new Error(`no recorded reply ${JSON.stringify(reply)} in ${file}`);
+  return f;
+};
+const apiBody = (file: string, startsWith: string): string => {
+  const f = serverFrames(file).find((x) => header(x.headers, 'Content-Type') === 'api/response' && x.body.startsWith(startsWith));
+  if (!f) throw new Error(`no recorded api response ${startsWith} in ${file}`);
+  return f.body;
+};
+
+const recorded = {
+  authRequest: serverFrames(AUTH)[0]!.raw,
+  accepted: frameWithReply(AUTH, '+OK accepted').raw,
+  invalid: frameWithReply(AUTH, '-ERR invalid').raw,
+  goodbye: serverFrames(AUTH).find((f) => header(f.headers, 'Content-Type') === 'text/disconnect-notice')!.raw,
+  bye: frameWithReply(AUTH, '+OK bye').raw,
+  notFound: frameWithReply(ERRORS, '-ERR command not found').raw,
+  status: apiBody(AUTH, 'UP '),
+  version: apiBody(AUTH, 'FreeSWITCH Version'),
+  /** The connect reply: the channel's data as headers of a command/reply. */
+  connect: serverFrames(SOCKET_APP)[0]!,
+  /** The call socket's disconnect notice after exit (it names the channel). */
+  callGoodbye: serverFrames(SOCKET_APP).filter((f) => header(f.headers, 'Content-Disposition') === 'disconnect').at(-1)!,
+  answeredEnd: plainEvents(PARK).filter((e) => e.name === 'CHANNEL_HANGUP_COMPLETE'),
+  unansweredEnd: plainEvents(ERRORS).find((e) => e.name === 'CHANNEL_HANGUP_COMPLETE')!,
+};
+const [recordedEndB, recordedEndA] = recorded.answeredEnd as [(typeof recorded.answeredEnd)[0], (typeof recorded.answeredEnd)[0]];
+
+const commandReply = (text: string) => `Content-Type: command/reply\nReply-Text: ${text}\n\n`;
+const apiResponse = (body: string) => `Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`;
+
+/** FreeSWITCH's URL encoding of plain-format header values (switch_url_encode's set, as the recordings show: ',' '/' '(' kept). */
+export function fsEncode(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  return v.replace(/[\u0000-\u001f\u007f-\uffff "#%&+:;<=>?@[\\\]^`{|}]/g, (c) =>
+    [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+/** The template's headers with `set` put in (null removes; new names go at the end, as FreeSWITCH appends new variables). */
+function render(template: Pairs, set: Record<string, string | null>): Pairs {
+  const out: Pairs = [];
+  const used = new Set<string>();
+  for (const [k, v] of template) {
+    if (k in set) {
+      used.add(k);
+      if (set[k] !== null) out.push([k, set[k]!]);
+    } else out.push([k, v]);
+  }
+  for (const [k, v] of Object.entries(set)) if (!used.has(k) && v !== null) out.push([k, v]);
+  return out;
+}
+
+// ---- the fake ----------------------------------------------------------------------------------
+
+interface Channel {
+  uuid: string;
+  user: string;
+  dialed: string;
+  profileName: string;
+  vars: Map<string, string>;
+  createdUs: number;
+}
+
+interface ControlClient {
+  sock: net.Socket;
+  authed: boolean;
+  format: 'plain' | 'json';
+  events: Set<string>;
+}
+
+export interface FakeFreeswitch {
+  eslPort: number;
+  /** An agent's phone dials: the call goes through the shipped outbound dialplan. */
+  placeCall(opts: { user: string; dialed: string; kind?: 'outbound' | 'customer-id'; cancelAfterMs?: number; talkMs?: number; faults?: DecisionFaults }): Promise<PlacedCall>;
+  /** Channels that exist now (uuid_exists says true). */
+  liveChannels(): string[];
+  /** Closes every control connection abruptly (as a FreeSWITCH restart would). */
+  dropControlConnections(): void;
+  controlConnections(): number;
+  /** Delay the replies of the control connection. */
+  setControlReplyDelay(ms: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startFakeFreeswitch(opts: {
+  password: string;
+  /** Where the dialplan's `socket` application connects (the adapter's decision server). */
+  decisionPort: () => number;
+  defaultCallerId: { number: string; name: string };
+  trunk?: string;
+}): Promise<FakeFreeswitch> {
+  let seq = 9000;
+  const clients = new Set<ControlClient>();
+  const channels = new Map<string, Channel>();
+  let controlDelayMs = 0;
+  const nowUs = () => Date.now() * 1000;
+
+  const channelHeaders = (c: Channel): Record<string, string | null> => {
+    const name = `sofia/internal/${c.user}@127.0.0.1:5081`;
+    const set: Record<string, string | null> = {
+      'Event-Date-Timestamp': String(nowUs()),
+      'Event-Sequence': String(seq++),
+      'Unique-ID': c.uuid,
+      'Channel-Call-UUID': c.uuid,
+      'Caller-Unique-ID': c.uuid,
+      variable_uuid: c.uuid,
+      variable_call_uuid: c.uuid,
+      'Caller-Destination-Number': c.dialed,
+      'Channel-Destination-Number': c.dialed,
+      'Caller-Username': c.user,
+      'Channel-Username': c.user,
+      'Caller-Caller-ID-Number': c.user,
+      'Channel-Caller-ID-Number': c.user,
+      'Caller-Caller-ID-Name': c.profileName,
+      'Channel-Caller-ID-Name': c.profileName,
+      'Caller-ANI': c.user,
+      'Channel-ANI': c.user,
+      variable_sip_from_user: c.user,
+      variable_sip_from_user_stripped: c.user,
+      'Channel-Name': name,
+      'Caller-Channel-Name': name,
+      'Channel-Channel-Name': name,
+      variable_channel_name: name,
+      'Caller-Channel-Created-Time': String(c.createdUs),
+    };
+    for (const [k, v] of c.vars) set[`variable_${k}`] = v;
+    return set;
+  };
+
+  const emit = (name: string, pairs: Pairs) => {
+    for (const cl of clients) {
+      if (!cl.authed || !(cl.events.has(name) || cl.events.has('ALL'))) continue;
+      const body = cl.format === 'json' ? JSON.stringify(Object.fromEntries(pairs)) : `${pairs.map(([k, v]) => `${k}: ${fsEncode(v)}`).join('\n')}\n\n`;
+      cl.sock.write(`Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-${cl.format}\n\n${body}`);
+    }
+  };
+
+  const hangupComplete = (c: Channel, answered: { answeredUs: number; bUuid: string } | null, disposition: string, cause: [string, number]) => {
+    const end = nowUs();
+    const template = answered ? recordedEndA : recorded.unansweredEnd;
+    const set = channelHeaders(c);
+    Object.assign(set, {
+      'Hangup-Cause': cause[0],
+      variable_hangup_cause_q850: String(cause[1]),
+      variable_sip_hangup_disposition: disposition,
+      variable_end_uepoch: String(end),
+      variable_end_epoch: String(Math.floor(end / 1e6)),
+    });
+    if (answered) {
+      if (answered.bUuid) {
+        const b: Channel = { uuid: answered.bUuid, user: c.vars.get('callpolicy_dest') ?? c.dialed, dialed: c.dialed, profileName: '', vars: new Map(), createdUs: c.createdUs };
+        // The B leg's end came first in the recording although the agent hung up: so here too.
+        emit('CHANNEL_HANGUP_COMPLETE', render(decodePairs(recordedEndB.headers), { ...channelHeaders(b), variable_sip_hangup_disposition: 'send_bye' }));
+      }
+      Object.assign(set, {
+        variable_answer_uepoch: String(answered.answeredUs),
+        variable_answer_epoch: String(Math.floor(answered.answeredUs / 1e6)),
+        variable_billsec: String(Math.round((end - answered.answeredUs) / 1e6)),
+        variable_billmsec: String(Math.round((end - answered.answeredUs) / 1e3)),
+        variable_bridge_uuid: answered.bUuid,
+      });
+    } else {
+      Object.assign(set, { variable_answer_uepoch: '0', variable_answer_epoch: '0', variable_billsec: '0', variable_DIALSTATUS: null, variable_bridge_uuid: null });
+    }
+    channels.delete(c.uuid);
+    emit('CHANNEL_HANGUP_COMPLETE', render(decodePairs(template.headers), set));
+  };
+
+  // ---- the control connection (inbound ESL, port 8021 on a real FreeSWITCH) ----
+
+  const control = net.createServer((sock) => {
+    const cl: ControlClient = { sock, authed: false, format: 'plain', events: new Set() };
+    clients.add(cl);
+    sock.on('close', () => clients.delete(cl));
+    sock.on('error', () => undefined);
+    sock.write(recorded.authRequest);
+    readCommands(sock, async (cmd) => {
+      if (controlDelayMs) await new Promise((r) => setTimeout(r, controlDelayMs));
+      if (sock.destroyed) return;
+      const line = cmd.line;
+      if (!cl.authed) {
+        if (line === `auth ${opts.password}`) {
+          cl.authed = true;
+          sock.write(recorded.accepted);
+        } else {
+          sock.write(recorded.invalid + recorded.goodbye);
+          sock.end();
+        }
+        return;
+      }
+      const ev = /^event (plain|json) (.+)$/.exec(line);
+      if (ev) {
+        cl.format = ev[1] as 'plain' | 'json';
+        for (const n of ev[2]!.split(' ')) cl.events.add(n);
+        sock.write(commandReply(`+OK event listener enabled ${cl.format}`));
+      } else if (line === 'noevents') {
+        cl.events.clear();
+        sock.write(commandReply('+OK no longer listening for events'));
+      } else if (line === 'exit') {
+        sock.write(recorded.bye + recorded.goodbye);
+        sock.end();
+      } else if (line.startsWith('api ')) {
+        sock.write(apiResponse(api(line.slice(4))));
+      } else sock.write(recorded.notFound);
+    });
+  });
+  const api = (command: string): string => {
+    const [name, ...args] = command.split(' ');
+    if (name === 'uuid_exists') return channels.has(args[0] ?? '') ? 'true' : 'false';
+    if (name === 'status') return recorded.status;
+    if (name === 'version') return recorded.version;
+    if (command === 'show channels as json') return channels.size === 0 ? '{"row_count": 0}\n' : JSON.stringify({ row_count: channels.size, rows: [...channels.keys()].map((uuid) => ({ uuid })) });
+    return `-ERR ${name} Command not found!\n`;
+  };
+  await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
+
+  // ---- a call: the dialplan's outbound extension, `socket` in sync mode, then the route ----
+
+  async function placeCall(o: Parameters<FakeFreeswitch['placeCall']>[0]): Promise<PlacedCall> {
+    const c: Channel = { uuid: randomUUID(), user: o.user, dialed: o.dialed, profileName: `Agent ${o.user}`, vars: new Map(), createdUs: nowUs() };
+    channels.set(c.uuid, c);
+    // What the shipped extension sets before `socket`.
+    c.vars.set('callpolicy_kind', o.kind ?? 'outbound');
+    c.vars.set('callpolicy_trunk', opts.trunk ?? 'trunk');
+    c.vars.set('callpolicy_dest', o.dialed);
+    c.vars.set('callpolicy_route', 'default-down');
+    let hungUp = false;
+    let cancelTimer: NodeJS.Timeout | undefined;
+    const started = Date.now();
+    const decisionMs = await socketApp(c, o.faults ?? {}, (cancel) => {
+      if (o.cancelAfterMs !== undefined) cancelTimer = setTimeout(() => ((hungUp = true), cancel()), o.cancelAfterMs);
+    }).then(() => Date.now() - started);
+    if (hungUp) {
+      hangupComplete(c, null, 'recv_cancel', ['ORIGINATOR_CANCEL', 487]);
+      return { uuid: c.uuid, trunk: null, outcome: null, decisionMs, vars: c.vars };
+    }
+    clearTimeout(cancelTimer);
+    // transfer callpolicy-${callpolicy_route} XML callpolicy-route
+    const route = c.vars.get('callpolicy_route') ?? '';
+    let trunk: TrunkView | null = null;
+    if (route === 'dial' || route.startsWith('default')) {
+      c.vars.set('callpolicy_outcome', route);
+      if (route.startsWith('default')) {
+        c.vars.delete('effective_caller_id_number');
+        c.vars.delete('effective_caller_id_name');
+      }
+      trunk =
+        route === 'dial'
+          ? { destination: c.vars.get('callpolicy_dest') ?? '', callerIdNumber: c.vars.get('effective_caller_id_number') ?? c.user, callerIdName: c.vars.get('effective_caller_id_name') ?? c.profileName }
+          : { destination: c.dialed, ...opts.defaultCallerId, callerIdNumber: opts.defaultCallerId.number, callerIdName: opts.defaultCallerId.name };
+      c.vars.set('DIALSTATUS', 'SUCCESS');
+      const answeredUs = nowUs();
+      await new Promise((r) => setTimeout(r, o.talkMs ?? 200));
+      hangupComplete(c, { answeredUs, bUuid: randomUUID() }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+    } else if (route === 'reject' || route.startsWith('refused-')) {
+      c.vars.set('callpolicy_outcome', route);
+      hangupComplete(c, null, 'send_refuse', ['UNALLOCATED_NUMBER', 1]);
+    } else {
+      hangupComplete(c, null, 'send_refuse', ['NO_ROUTE_DESTINATION', 3]);
+    }
+    return { uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
+  }
+
+  /** mod_event_socket's `socket` application, sync mode: resolves when the dialplan may go on. */
+  function socketApp(c: Channel, faults: DecisionFaults, armCancel: (cancel: () => void) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const sock = net.connect(opts.decisionPort(), '127.0.0.1');
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(connectWait);
+        sock.destroy();
+        resolve();
+      };
+      // FreeSWITCH waits 25 s for `connect`, then gives up ("Socket Error!") and the dialplan goes on.
+      const connectWait = setTimeout(finish, 25_000);
+      sock.on('error', finish); // nothing listening: the application fails at once
+      sock.on('close', finish);
+      armCancel(() => {
+        // The agent hung up: FreeSWITCH ends the socket with its disconnect notice.
+        if (!sock.destroyed) sock.end(goodbye(c));
+        finish();
+      });
+      const delay = () => (faults.replyDelayMs ? new Promise((r) => setTimeout(r, faults.replyDelayMs)) : Promise.resolve());
+      readCommands(sock, async (cmd) => {
+        await delay();
+        if (finished || sock.destroyed) return;
+        if (cmd.line === 'connect') {
+          clearTimeout(connectWait);
+          if (faults.malformedConnect) {
+            sock.write('Content-Type: command/reply\nContent-Length: 900\n\nReply-Text: +OK\n\n');
+            return;
+          }
+          sock.write(connectReply(c));
+          if (faults.dropAfterConnect) finish();
+        } else if (/^event (plain|json) /.test(cmd.line)) {
+          sock.write(commandReply(`+OK event listener enabled ${cmd.line.split(' ')[1]}`));
+        } else if (cmd.line === 'myevents') {
+          sock.write(commandReply('+OK Events Enabled'));
+        } else if (cmd.line === 'linger') {
+          sock.write(commandReply('+OK will linger'));
+        } else if (cmd.line === 'sendmsg' || cmd.line.startsWith('sendmsg ')) {
+          const uuid = cmd.line.split(' ')[1];
+          if (uuid && uuid !== c.uuid) return void sock.write(commandReply(`-ERR invalid session id [${uuid}]`));
+          if (faults.errOnExecute) return void sock.write(commandReply('-ERR no reply'));
+          execute(c, header(cmd.headers, 'execute-app-name') ?? '', header(cmd.headers, 'execute-app-arg') ?? '');
+          sock.write(commandReply('+OK'));
+        } else if (cmd.line === 'exit') {
+          sock.write(commandReply('+OK bye') + goodbye(c));
+          sock.end();
+          finish();
+        } else sock.write(recorded.notFound);
+      });
+    });
+  }
+
+  const connectReply = (c: Channel): string => {
+    const pairs = decodePairs(recorded.connect.headers.filter(([k]) => !['Content-Type', 'Reply-Text', 'Socket-Mode', 'Control'].includes(k)));
+    const data = render(pairs, channelHeaders(c));
+    return `${data.map(([k, v]) => `${k}: ${fsEncode(v)}`).join('\n')}\nContent-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: static\nControl: full\n\n`;
+  };
+  const goodbye = (c: Channel): string => {
+    const f = recorded.callGoodbye;
+    const pairs = render(f.headers, { 'Controlled-Session-UUID': c.uuid });
+    return `${pairs.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${f.body}`;
+  };
+  const execute = (c: Channel, app: string, arg: string) => {
+    if (app === 'set') {
+      const eq = arg.indexOf('=');
+      const [name, value] = [arg.slice(0, eq), arg.slice(eq + 1)];
+      // mod_dptools set: an empty value unsets the variable.
+      if (value === '') c.vars.delete(name);
+      else c.vars.set(name, value);
+    } else if (app === 'set_profile_var' && arg.startsWith('caller_id_name=')) {
+      c.profileName = arg.slice('caller_id_name='.length);
+    }
+  };
+
+  return {
+    eslPort: (control.address() as net.AddressInfo).port,
+    placeCall,
+    liveChannels: () => [...channels.keys()],
+    dropControlConnections: () => {
+      for (const cl of clients) cl.sock.destroy();
+    },
+    controlConnections: () => [...clients].filter((c) => c.authed).length,
+    setControlReplyDelay: (ms) => (controlDelayMs = ms),
+    stop: () =>
+      new Promise((r) => {
+        for (const cl of clients) cl.sock.destroy();
+        control.close(() => r());
+      }),
+  };
+}
+
+/** The client's commands as FreeSWITCH reads them: a command line, headers, an empty line (and a Content-Length body). */
+function readCommands(sock: net.Socket, onCommand: (cmd: { line: string; headers: Pairs; body: string }) => Promise<void>): void {
+  let buf = '';
+  let chain = Promise.resolve();
+  sock.setEncoding('utf8');
+  sock.on('data', (data: string) => {
+    buf += data;
+    for (;;) {
+      const end = buf.indexOf('\n\n');
+      if (end < 0) return;
+      const [line = '', ...rest] = buf.slice(0, end).split('\n');
+      const headers = parseHeaderBlock(rest.join('\n'));
+      const length = Number(header(headers, 'Content-Length') ?? 0);
+      if (buf.length < end + 2 + length) return;
+      const body = buf.slice(end + 2, end + 2 + length);
+      buf = buf.slice(end + 2 + length);
+      const cmd = { line: line.trim(), headers, body };
+      chain = chain.then(() => onCommand(cmd)).catch(() => undefined);
+    }
+  });
+}
