@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { createLocator, preloadGeocodeData } from './phone/index.js';
 import { createAriCallControl } from './pbx/asterisk/ari-call-control.js';
+import { createFreeswitchCallControl } from './pbx/freeswitch/fs-call-control.js';
 import type { CallControlPort } from './pbx/call-control.js';
 import { POLICY_CHANGED_CHANNEL } from './store/apply-policy.js';
 import { createCallMemoryLookup } from './store/call-memory-lookup.js';
@@ -194,15 +195,17 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     };
     // One protection for both directions: one cache of the customer-ID interface.
     const protection = protectionForPolicy({ customerIdAuth: env.customerIdAuth });
+    // The records name the PBX the calls' ids belong to.
+    const pbxName = env.pbx;
     const flow = createOutboundFlow({
       policy: () => policy!,
       protection,
       locate: (e164) => locator.locate(e164),
       recorder: recording,
       logger,
-      pbx: 'asterisk',
+      pbx: pbxName,
     });
-    const port = opts.port ?? createAriCallControl({ ...env.ari, logger });
+    const port = opts.port ?? (env.pbx === 'freeswitch' ? createFreeswitchCallControl({ ...env.freeswitch, logger }) : createAriCallControl({ ...env.ari, logger }));
     startedPort = port;
     const inbound = createInboundFlow({
       policy: () => policy!,
@@ -213,16 +216,16 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       endpointStatus: (endpoint) => port.endpointStatus(endpoint),
       recorder: recording,
       logger,
-      pbx: 'asterisk',
+      pbx: pbxName,
     });
-    const factsFromRecord = createCallFactsLookup(db.db, 'asterisk');
+    const factsFromRecord = createCallFactsLookup(db.db, pbxName);
     const survey = createSurveyFlow({
       policy: () => policy!,
       // A call this process decided is in memory; one decided before a restart is in its record.
       callFacts: async (callId) => recent.get(callId) ?? (health.status() === 'up' ? factsFromRecord(callId) : null),
       recorder: records,
       logger,
-      pbx: 'asterisk',
+      pbx: pbxName,
     });
     const checkOpenCalls = createOpenCallsCheck({
       port,
@@ -230,7 +233,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       // decision is still on its way to the database is checked too, not left open for ever.
       openCalls: async () => {
         await records.flush();
-        return openCallIds(db.db, 'asterisk', new Date(Date.now() - OPEN_CALL_MAX_AGE_MS));
+        return openCallIds(db.db, pbxName, new Date(Date.now() - OPEN_CALL_MAX_AGE_MS));
       },
       ended: flow.ended,
       logger,

@@ -10,12 +10,25 @@ const absoluteDir = (what: string) =>
 /** Connection settings: from the environment only, parsed once at start-up. */
 const envSchema = z
   .object({
+    /** Which PBX the adapter attaches to. */
+    CALLPOLICY_PBX: z.enum(['asterisk', 'freeswitch']).default('asterisk'),
     ARI_URL: z.url({ message: 'must be a URL like http://127.0.0.1:8088' }).default('http://127.0.0.1:8088'),
     ARI_USER: z.string().min(1).default('callpolicy'),
     ARI_PASSWORD: z.string().min(1).optional(),
     ARI_PASSWORD_FILE: z.string().min(1).optional(),
     ARI_APP: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('callpolicy'),
     ARI_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+    /** FreeSWITCH: the event socket the adapter connects to (event_socket.conf.xml). */
+    FREESWITCH_ESL_HOST: z.string().min(1).default('127.0.0.1'),
+    FREESWITCH_ESL_PORT: z.coerce.number().int().min(1).max(65535).default(8021),
+    FREESWITCH_ESL_PASSWORD: z.string().min(1).optional(),
+    FREESWITCH_ESL_PASSWORD_FILE: z.string().min(1).optional(),
+    FREESWITCH_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+    /** FreeSWITCH: where the dialplan's `socket` application reaches the adapter ($${callpolicy_socket}). */
+    CALLPOLICY_SOCKET_HOST: z.string().min(1).default('127.0.0.1'),
+    CALLPOLICY_SOCKET_PORT: z.coerce.number().int().min(0).max(65535).default(8084),
+    /** FreeSWITCH: the longest a call waits for a decision (the adapter enforces it; Asterisk's dialplan does its own). */
+    CALLPOLICY_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(2000),
     DATABASE_URL: z.string().min(1).optional(),
     DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
@@ -41,12 +54,26 @@ const envSchema = z
     message: 'set ARI_PASSWORD or ARI_PASSWORD_FILE, not both',
     path: ['ARI_PASSWORD_FILE'],
   })
+  .refine((e) => !(e.FREESWITCH_ESL_PASSWORD && e.FREESWITCH_ESL_PASSWORD_FILE), {
+    message: 'set FREESWITCH_ESL_PASSWORD or FREESWITCH_ESL_PASSWORD_FILE, not both',
+    path: ['FREESWITCH_ESL_PASSWORD_FILE'],
+  })
   .refine((e) => !(e.CALLPOLICY_CUSTOMER_ID_AUTH && e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE), {
     message: 'set CALLPOLICY_CUSTOMER_ID_AUTH or CALLPOLICY_CUSTOMER_ID_AUTH_FILE, not both',
     path: ['CALLPOLICY_CUSTOMER_ID_AUTH_FILE'],
   });
 
 export interface AppEnv {
+  pbx: 'asterisk' | 'freeswitch';
+  freeswitch: {
+    eslHost: string;
+    eslPort: number;
+    eslPassword: string;
+    requestTimeoutMs: number;
+    listenHost: string;
+    listenPort: number;
+    decisionTimeoutMs: number;
+  };
   ari: { url: string; user: string; password: string; app: string; requestTimeoutMs: number };
   databaseUrl: string | undefined;
   /** Time limits of every database connection, and the cap of the reconnect back-off. */
@@ -102,10 +129,24 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
   const e = parsed.data;
   const password = secret('ARI_PASSWORD_FILE', e.ARI_PASSWORD, e.ARI_PASSWORD_FILE);
   const customerIdAuth = secret('CALLPOLICY_CUSTOMER_ID_AUTH_FILE', e.CALLPOLICY_CUSTOMER_ID_AUTH, e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE);
-  if (opts.requireAri !== false && !password) {
+  const eslPassword = secret('FREESWITCH_ESL_PASSWORD_FILE', e.FREESWITCH_ESL_PASSWORD, e.FREESWITCH_ESL_PASSWORD_FILE);
+  if (opts.requireAri !== false && e.CALLPOLICY_PBX === 'freeswitch' && !eslPassword) {
+    throw new ConfigError('FREESWITCH_ESL_PASSWORD (or FREESWITCH_ESL_PASSWORD_FILE) is required: the password of event_socket.conf.xml');
+  }
+  if (opts.requireAri !== false && e.CALLPOLICY_PBX === 'asterisk' && !password) {
     throw new ConfigError('ARI_PASSWORD (or ARI_PASSWORD_FILE) is required: the password of the ari.conf user');
   }
   return {
+    pbx: e.CALLPOLICY_PBX,
+    freeswitch: {
+      eslHost: e.FREESWITCH_ESL_HOST,
+      eslPort: e.FREESWITCH_ESL_PORT,
+      eslPassword: eslPassword ?? '',
+      requestTimeoutMs: e.FREESWITCH_REQUEST_TIMEOUT_MS,
+      listenHost: e.CALLPOLICY_SOCKET_HOST,
+      listenPort: e.CALLPOLICY_SOCKET_PORT,
+      decisionTimeoutMs: e.CALLPOLICY_DECISION_TIMEOUT_MS,
+    },
     ari: { url: e.ARI_URL, user: e.ARI_USER, password: password ?? '', app: e.ARI_APP, requestTimeoutMs: e.ARI_REQUEST_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     database: {

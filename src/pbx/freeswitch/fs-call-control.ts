@@ -10,13 +10,18 @@ import {
   CallGoneError,
   assertSafeCallerId,
   assertSafeDestination,
+  assertSafeEndpoint,
+  assertSafeNoAnswerRoute,
   assertSafeShown,
+  assertSeconds,
   type CallControlHandlers,
   type CallControlPort,
   type CallEnded,
   type CustomerIdRefusal,
   type EndpointStatus,
+  type InboundCall,
   type LinkState,
+  type NoAnswerRoute,
   type OutboundCall,
   type ProtectOffer,
   type SurveyOffer,
@@ -48,16 +53,42 @@ export const FS_VARS = {
   survey: 'callpolicy_survey',
   shownNumber: 'callpolicy_shown_number',
   shownName: 'callpolicy_shown_name',
+  did: 'callpolicy_did',
+  agentDial: 'callpolicy_agent_dial',
+  ring: 'callpolicy_ring',
+  noAnswer: 'callpolicy_noanswer',
+  voicemail: 'callpolicy_voicemail',
+  wait: 'callpolicy_wait',
+  then: 'callpolicy_then',
+  offer: 'callpolicy_offer',
 } as const;
 
 /** The route extensions of [callpolicy-route] the adapter may choose (callpolicy_route). */
-export type FsRoute = 'dial' | 'default' | 'default-timeout' | 'reject' | 'refused-unknown-id' | 'refused-id-unavailable';
+export type FsRoute = 'dial' | 'default' | 'default-timeout' | 'reject' | 'refused-unknown-id' | 'refused-id-unavailable' | 'ivr' | 'ivr-timeout' | 'ring' | 'wait';
 
 const CUSTOMER_ID_KIND = 'customer-id';
 
 /** FreeSWITCH expands ${...} and $${...} in application arguments: a value must not carry one. */
 function assertNoExpansion(what: string, value: string): void {
   if (value.includes('$')) throw new Error(`unsafe ${what} refused (FreeSWITCH would expand "$"): ${JSON.stringify(value.slice(0, 24))}`);
+}
+
+/** The survey offer and the shown identity, as variables (checked before anything is sent). */
+function extras(o: (SurveyOffer & ProtectOffer) | undefined): [string, string][] {
+  const out: [string, string][] = [[FS_VARS.survey, o?.survey ? '1' : '0']];
+  if (o?.protect) {
+    assertSafeShown(o.protect);
+    out.push([FS_VARS.shownNumber, o.protect.number], [FS_VARS.shownName, o.protect.name]);
+  }
+  return out;
+}
+
+/** Where an inbound call goes when the agent does not take it, as the route extensions' variables. */
+function noAnswerVars(prefix: 'noanswer' | 'then', route: NoAnswerRoute): [string, string][] {
+  assertSafeNoAnswerRoute(route);
+  const out: [string, string][] = [[prefix === 'noanswer' ? FS_VARS.noAnswer : FS_VARS.then, route.kind]];
+  if (route.kind === 'voicemail') out.push([FS_VARS.voicemail, route.extension]);
+  return out;
 }
 
 const decoded = (data: Readonly<Record<string, string>>, name: string) => data[`variable_${name}`] ?? '';
@@ -106,24 +137,59 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
     await sock.release();
   }
 
-  function outboundCall(sock: DecisionSocket, deadline: { passed: boolean }): OutboundCall {
-    const data = sock.data;
-    const byCustomerId = decoded(data, FS_VARS.kind) === CUSTOMER_ID_KIND;
+  /** One decision per call, and none after the deadline or the socket's end. */
+  function decisionOnce(sock: DecisionSocket, deadline: { passed: boolean }) {
     let acted = false;
-    const once = async (what: () => Promise<void>) => {
+    return async (what: () => Promise<void>) => {
       if (acted) throw new Error(`call ${sock.uuid}: a decision was already taken`);
       if (deadline.passed || sock.closed) throw new CallGoneError(sock.uuid);
       acted = true;
       await what();
     };
-    const extras = (o: (SurveyOffer & ProtectOffer) | undefined): [string, string][] => {
-      const out: [string, string][] = [[FS_VARS.survey, o?.survey ? '1' : '0']];
-      if (o?.protect) {
-        assertSafeShown(o.protect);
-        out.push([FS_VARS.shownNumber, o.protect.number], [FS_VARS.shownName, o.protect.name]);
-      }
-      return out;
+  }
+
+  function inboundCall(sock: DecisionSocket, deadline: { passed: boolean }): InboundCall {
+    const data = sock.data;
+    const once = decisionOnce(sock, deadline);
+    const agentVars = (endpoint: string, ringSeconds: number): [string, string][] => {
+      assertSafeEndpoint(endpoint);
+      assertSeconds('ring time', ringSeconds, 999);
+      return [
+        [FS_VARS.agentDial, endpoint],
+        [FS_VARS.ring, String(ringSeconds)],
+      ];
     };
+    return {
+      id: sock.uuid,
+      callerNumber: data['Caller-Caller-ID-Number'] ?? '',
+      dialed: decoded(data, FS_VARS.did) || data['Caller-Destination-Number'] || '',
+      trunk: decoded(data, FS_VARS.trunk),
+      async ringAgent(endpoint, ringSeconds, onNoAnswer, o) {
+        const vars = [...agentVars(endpoint, ringSeconds), ...noAnswerVars('noanswer', onNoAnswer), ...extras(o)];
+        await once(() => decide(sock, vars, 'ring'));
+      },
+      async waitForAgent(endpoint, o) {
+        assertSeconds('wait time', o.waitSeconds, 9999);
+        const vars = [
+          ...agentVars(endpoint, o.ringSeconds),
+          [FS_VARS.wait, String(o.waitSeconds)] as [string, string],
+          [FS_VARS.offer, o.offerAgent === false ? '0' : '1'] as [string, string],
+          ...noAnswerVars('then', o.then),
+          ...extras(o),
+        ];
+        await once(() => decide(sock, vars, 'wait'));
+      },
+      async toIvr(o) {
+        const vars = o?.protect ? extras(o).filter(([k]) => k !== FS_VARS.survey) : [];
+        await once(() => decide(sock, vars, 'ivr'));
+      },
+    };
+  }
+
+  function outboundCall(sock: DecisionSocket, deadline: { passed: boolean }): OutboundCall {
+    const data = sock.data;
+    const byCustomerId = decoded(data, FS_VARS.kind) === CUSTOMER_ID_KIND;
+    const once = decisionOnce(sock, deadline);
     return {
       id: sock.uuid,
       endpoint: agentEndpointOf(data),
@@ -159,34 +225,44 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
 
   function onCall(sock: DecisionSocket, acceptedAt: number): void {
     const kind = decoded(sock.data, FS_VARS.kind);
-    if (kind !== 'outbound' && kind !== CUSTOMER_ID_KIND) {
-      // Not a call this version decides on FreeSWITCH: straight back to the dialplan's default.
+    const inbound = kind === 'inbound';
+    if (kind === 'survey') return onSurvey(sock);
+    if (!inbound && kind !== 'outbound' && kind !== CUSTOMER_ID_KIND) {
+      log.warn({ call: sock.uuid, kind }, 'a socket connection that is not a callpolicy call: handed back to the dialplan');
       void sock.release().catch(() => undefined);
       return;
     }
-    following.set(sock.uuid, 'agent');
+    if (inbound && !handlers?.inbound) {
+      void decide(sock, [], 'ivr').catch(() => undefined);
+      return;
+    }
+    following.set(sock.uuid, inbound ? 'customer' : 'agent');
     const deadline = { passed: false };
     const timer = setTimeout(() => {
       if (sock.closed) return;
       deadline.passed = true;
-      log.warn({ call: sock.uuid, ms: decisionTimeoutMs }, 'no decision in time: the call goes out with the default caller ID');
+      log.warn({ call: sock.uuid, ms: decisionTimeoutMs }, inbound ? 'no decision in time: the call goes to the IVR' : 'no decision in time: the call goes out with the default caller ID');
       void sock
-        .execute('set', `${FS_VARS.route}=default-timeout`)
+        .execute('set', `${FS_VARS.route}=${inbound ? 'ivr-timeout' : 'default-timeout'}`)
         .catch(() => undefined)
         .finally(() => void sock.release().catch(() => undefined));
     }, Math.max(0, acceptedAt + decisionTimeoutMs - Date.now()));
     void sock.done.then(() => clearTimeout(timer));
-    const call = outboundCall(sock, deadline);
     void (async () => {
       try {
-        await handlers!.outbound(call);
+        if (inbound) await handlers!.inbound!(inboundCall(sock, deadline));
+        else await handlers!.outbound(outboundCall(sock, deadline));
       } catch (err) {
-        if (!(err instanceof CallGoneError)) log.error({ err: (err as Error).message, call: sock.uuid }, 'outbound handler failed; the dialplan goes on with the default');
+        if (!(err instanceof CallGoneError)) log.error({ err: (err as Error).message, call: sock.uuid }, 'call handler failed; the dialplan goes on with its default route');
       } finally {
         // Whatever happened, the call is never left holding the socket.
         if (!sock.closed && !deadline.passed) await sock.release().catch(() => undefined);
       }
     })();
+  }
+
+  function onSurvey(sock: DecisionSocket): void {
+    void sock.release().catch(() => undefined);
   }
 
   const port: CallControlPort & { decisionPort(): number } = {

@@ -1,6 +1,6 @@
 // What a FreeSWITCH CHANNEL_HANGUP_COMPLETE says about the end of a call, in the port's terms. Pure:
 // unit-tested on the events recorded from a real FreeSWITCH.
-import type { CallEnded, FinalAction, HungUpBy } from '../call-control.js';
+import type { CallEnded, FinalAction, HungUpBy, NoAnswerRoute } from '../call-control.js';
 import type { EslEvent } from './esl-link.js';
 
 /** Set by the shipped dialplan's route extensions when a route really runs (not when it was only decided). */
@@ -24,10 +24,14 @@ const micros = (v: string | undefined): Date | null => {
   return Number.isFinite(n) && n > 0 ? new Date(n / 1000) : null;
 };
 
+/** Set by the no-answer and end-of-wait route extensions: where an inbound call went when the agent did not take it. */
+export const NO_ANSWER_ROUTE_VAR = 'callpolicy_noanswer_route';
+
+/** Outbound routes, and inbound ones: ring or wait is the adapter's route to an agent, the IVR the default. */
 export function finalActionOf(outcome: string | undefined): FinalAction | null {
   if (!outcome) return null;
-  if (outcome === 'dial') return 'dial';
-  if (outcome.startsWith('default')) return 'default';
+  if (outcome === 'dial' || outcome === 'ring' || outcome === 'wait') return 'dial';
+  if (outcome.startsWith('default') || outcome.startsWith('ivr')) return 'default';
   if (outcome === 'reject' || outcome.startsWith('refused')) return 'reject';
   return null;
 }
@@ -62,5 +66,10 @@ export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer'): CallEnd
     dialStatus: dial ? (DIAL_STATUS[dial] ?? dial) : null,
     finalAction: finalActionOf(event[`variable_${OUTCOME_VAR}`]),
     hungUpBy: hungUpByOf(event, leg),
+    noAnswerRoute: noAnswerRouteOf(event[`variable_${NO_ANSWER_ROUTE_VAR}`]),
   };
+}
+
+function noAnswerRouteOf(v: string | undefined): NoAnswerRoute['kind'] | null {
+  return v === 'ivr' || v === 'voicemail' || v === 'goodbye' ? v : null;
 }

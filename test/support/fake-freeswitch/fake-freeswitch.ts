@@ -120,8 +120,26 @@ interface ControlClient {
   events: Set<string>;
 }
 
+/** Where a customer's call ended up, as the phones around the PBX saw it. */
+export interface InboundResult {
+  uuid: string;
+  reached: 'agent' | 'ivr' | 'voicemail' | 'goodbye';
+  agentRang: boolean;
+  mailbox?: string;
+  outcome: string | null;
+  /** What the agent's phone was sent as the caller (the INVITE's From/PAI), when it rang. */
+  agentSaw: { number: string; name: string; displayUpdates: boolean } | null;
+  decisionMs: number;
+  vars: Map<string, string>;
+}
+
 export interface FakeFreeswitch {
   eslPort: number;
+  /**
+   * A customer calls a DID from the trunk: the shipped inbound dialplan. The agent's phone answers
+   * or only rings; an answered call ends when the customer hangs up after `holdMs`.
+   */
+  placeInbound(opts: { callerNumber: string; did?: string; agentAnswers: boolean; holdMs?: number; faults?: DecisionFaults }): Promise<InboundResult>;
   /** An agent's phone dials: the call goes through the shipped outbound dialplan. */
   placeCall(opts: { user: string; dialed: string; kind?: 'outbound' | 'customer-id'; cancelAfterMs?: number; talkMs?: number; faults?: DecisionFaults }): Promise<PlacedCall>;
   /** Channels that exist now (uuid_exists says true). */
@@ -209,7 +227,7 @@ export async function startFakeFreeswitch(opts: {
         variable_answer_epoch: String(Math.floor(answered.answeredUs / 1e6)),
         variable_billsec: String(Math.round((end - answered.answeredUs) / 1e6)),
         variable_billmsec: String(Math.round((end - answered.answeredUs) / 1e3)),
-        variable_bridge_uuid: answered.bUuid,
+        variable_bridge_uuid: answered.bUuid || null,
       });
     } else {
       Object.assign(set, { variable_answer_uepoch: '0', variable_answer_epoch: '0', variable_billsec: '0', variable_DIALSTATUS: null, variable_bridge_uuid: null });
@@ -313,6 +331,70 @@ export async function startFakeFreeswitch(opts: {
     return { uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
   }
 
+  async function placeInbound(o: Parameters<FakeFreeswitch['placeInbound']>[0]): Promise<InboundResult> {
+    const did = o.did ?? '+15550001000';
+    const c: Channel = { uuid: randomUUID(), user: o.callerNumber, dialed: did, profileName: '', vars: new Map(), createdUs: nowUs() };
+    channels.set(c.uuid, c);
+    c.vars.set('callpolicy_kind', 'inbound');
+    c.vars.set('callpolicy_trunk', opts.trunk ?? 'trunk');
+    c.vars.set('callpolicy_did', did);
+    c.vars.set('callpolicy_route', 'ivr-down');
+    const started = Date.now();
+    await socketApp(c, o.faults ?? {}, () => undefined);
+    const decisionMs = Date.now() - started;
+    const route = c.vars.get('callpolicy_route') ?? '';
+    const result: InboundResult = { uuid: c.uuid, reached: 'ivr', agentRang: false, outcome: null, agentSaw: null, decisionMs, vars: c.vars };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const answeredUs = nowUs();
+    const shown = c.vars.get('callpolicy_shown_number');
+    /** The agent leg's bridge: what the phone is sent, and whether it answers. */
+    const ringAgent = async (): Promise<boolean> => {
+      result.agentRang = true;
+      result.agentSaw = {
+        number: shown ?? c.user,
+        name: shown ? (c.vars.get('callpolicy_shown_name') ?? '') : c.profileName,
+        displayUpdates: !shown,
+      };
+      if (!o.agentAnswers) await sleep(Number(c.vars.get('callpolicy_ring') ?? 1) * 1000);
+      return o.agentAnswers;
+    };
+    const toFinal = (kind: string) => {
+      c.vars.set('callpolicy_noanswer_route', kind);
+      if (kind === 'voicemail') {
+        result.reached = 'voicemail';
+        result.mailbox = c.vars.get('callpolicy_voicemail');
+      } else result.reached = kind === 'goodbye' ? 'goodbye' : 'ivr';
+    };
+    const talk = async () => {
+      result.reached = 'agent';
+      result.outcome = c.vars.get('callpolicy_outcome') ?? null;
+      await sleep(o.holdMs ?? 300);
+      hangupComplete(c, { answeredUs, bUuid: randomUUID() }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+    };
+    if (route === 'ring') {
+      c.vars.set('callpolicy_outcome', 'ring');
+      if (await ringAgent()) return await talk().then(() => result);
+      toFinal(c.vars.get('callpolicy_noanswer') ?? 'ivr');
+    } else if (route === 'wait') {
+      c.vars.set('callpolicy_outcome', 'wait');
+      const until = Date.now() + Number(c.vars.get('callpolicy_wait') ?? 0) * 1000;
+      while (Date.now() < until) {
+        if (c.vars.get('callpolicy_offer') === '1') {
+          if (await ringAgent()) return await talk().then(() => result);
+        } else await sleep(Math.min(1000, until - Date.now()));
+      }
+      toFinal(c.vars.get('callpolicy_then') ?? 'goodbye');
+    } else {
+      c.vars.set('callpolicy_outcome', route);
+    }
+    result.outcome = c.vars.get('callpolicy_outcome') ?? null;
+    // The IVR or the voicemail takes the call and the customer hangs up; a goodbye is the PBX hanging up.
+    await sleep(50);
+    if (result.reached === 'goodbye') hangupComplete(c, { answeredUs, bUuid: '' }, 'send_bye', ['NORMAL_CLEARING', 16]);
+    else hangupComplete(c, { answeredUs, bUuid: '' }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+    return result;
+  }
+
   /** mod_event_socket's `socket` application, sync mode: resolves when the dialplan may go on. */
   function socketApp(c: Channel, faults: DecisionFaults, armCancel: (cancel: () => void) => void): Promise<void> {
     return new Promise((resolve) => {
@@ -392,6 +474,7 @@ export async function startFakeFreeswitch(opts: {
   return {
     eslPort: (control.address() as net.AddressInfo).port,
     placeCall,
+    placeInbound,
     liveChannels: () => [...channels.keys()],
     dropControlConnections: () => {
       for (const cl of clients) cl.sock.destroy();
