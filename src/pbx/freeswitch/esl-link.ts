@@ -1,8 +1,8 @@
 // Our typed view of the `esl` package: the per-call sockets FreeSWITCH's `socket` application opens
 // to us (outbound ESL), and the one control connection we open to FreeSWITCH (inbound ESL) for
 // events and api commands. Nothing else in the adapter touches `esl`.
-import type { Server, Socket } from 'node:net';
-import { FreeSwitchClient, FreeSwitchServer, type FreeSwitchResponse } from 'esl';
+import net from 'node:net';
+import { FreeSwitchClient, FreeSwitchResponse } from 'esl';
 import type { Logger } from '../../log.js';
 import { CallGoneError, PbxRequestError, PbxTimeoutError } from '../call-control.js';
 import { withTimeout } from '../with-timeout.js';
@@ -23,8 +23,16 @@ export type ChannelData = Readonly<Record<string, string>>;
 export interface DecisionSocket {
   readonly uuid: string;
   readonly data: ChannelData;
-  /** Runs a dialplan application on the channel (sync mode: FreeSWITCH replies once it has run). */
-  execute(app: string, arg: string): Promise<void>;
+  /**
+   * Runs a dialplan application on the channel (sync mode: FreeSWITCH replies once it has run;
+   * async mode: once queued, and CHANNEL_EXECUTE_COMPLETE names `eventUuid` when it has run).
+   */
+  execute(app: string, arg: string, eventUuid?: string): Promise<void>;
+  /** An api command on this socket (async full mode): its text. */
+  api(command: string): Promise<string>;
+  hangup(): Promise<void>;
+  /** This channel's events from now on (`myevents json`), the named ones to `onEvent`. */
+  subscribe(names: string[], onEvent: (event: EslEvent) => void): Promise<void>;
   /** Hands the channel back to the dialplan: the `socket` application returns and the next action runs. */
   release(): Promise<void>;
   readonly closed: boolean;
@@ -42,40 +50,42 @@ export async function startDecisionServer(opts: {
   host: string;
   port: number;
   requestTimeoutMs: number;
-  logger: Logger;
   /** From FreeSWITCH's connect to our decision: a socket still undecided then is dropped (the dialplan goes on with the default). */
   deadlineMs: number;
+  logger: Logger;
   onCall(socket: DecisionSocket, acceptedAt: number): void;
 }): Promise<DecisionServer> {
-  // No event subscription beyond what `esl` asks for itself: the decision needs none, and each
-  // subscription is one more round trip before the call reaches us.
-  const server = new FreeSwitchServer({ all_events: false, my_events: false, logger: eslLogger(opts.logger) });
-  const net = (server as unknown as { __server: Server }).__server;
-  const accepted = new WeakMap<Socket, number>();
-  // `esl` waits up to 10 s for FreeSWITCH's reply to `connect` and never closes a socket whose
-  // reply went wrong; the call's own deadline starts at the TCP accept and covers that step too.
-  net.on('connection', (sock: Socket) => {
-    accepted.set(sock, Date.now());
-    const timer = setTimeout(() => {
-      if (accepted.has(sock)) sock.destroy();
-    }, opts.deadlineMs);
-    sock.once('close', () => clearTimeout(timer));
-  });
-  server.on('connection', (call, info) => {
-    const sock = (call as unknown as { __socket: Socket }).__socket;
-    const acceptedAt = accepted.get(sock) ?? Date.now();
-    accepted.delete(sock);
-    if (sock.destroyed) return;
-    const data = info.data as Record<string, string>;
-    const uuid = info.uuid ?? data['Unique-ID'] ?? '';
-    opts.onCall(decisionSocket(call, uuid, data, opts.requestTimeoutMs), acceptedAt);
+  // Our own listener around `esl`'s protocol object, not its FreeSwitchServer: that one subscribes
+  // every call's socket to events of all channels before handing it over (one more round trip, and
+  // a stream of other calls' events), waits 10 s for the connect reply and never closes a socket
+  // whose reply went wrong.
+  const server = net.createServer({ noDelay: true, keepAlive: true }, (sock) => {
+    const acceptedAt = Date.now();
+    const call = new FreeSwitchResponse(sock, eslLogger(opts.logger));
+    void withTimeout(call.connect(), opts.deadlineMs, 'connect')
+      .then((res) => {
+        const data = (res as { body: Record<string, string> }).body;
+        const uuid = data['Unique-ID'] ?? '';
+        call.auto_cleanup();
+        opts.onCall(decisionSocket(call, uuid, data, opts.requestTimeoutMs), acceptedAt);
+      })
+      .catch((err: unknown) => {
+        opts.logger.warn({ err: (err as Error).message }, 'FreeSWITCH call socket: no usable connect reply; the call goes on with its default route');
+        sock.destroy();
+      });
   });
   server.on('error', (err) => opts.logger.warn({ err: err.message }, 'FreeSWITCH decision socket error'));
-  await server.listen({ host: opts.host, port: opts.port });
-  const address = net.address();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : opts.port,
-    close: () => server.close(),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -95,15 +105,16 @@ function decisionSocket(call: FreeSwitchResponse, uuid: string, data: Record<str
   // A request on a socket that goes away never gets its reply: fail it at once, not after the time limit.
   const gone = done.then(() => Promise.reject(new CallGoneError(uuid)));
   gone.catch(() => undefined);
-  const request = async (what: string, send: () => Promise<unknown>) => {
+  const request = async <T>(what: string, send: () => Promise<T>): Promise<T> => {
     if (closed) throw new CallGoneError(uuid);
     try {
-      await withTimeout(Promise.race([send(), gone]), timeoutMs, what);
+      return await withTimeout(Promise.race([send(), gone]), timeoutMs, what);
     } catch (err) {
       if (err instanceof CallGoneError || err instanceof PbxTimeoutError) throw err;
       if (closed) throw new CallGoneError(uuid);
-      const reply = (err as { res?: { headers?: Record<string, string> } }).res?.headers?.['Reply-Text'];
-      if (reply?.startsWith('-ERR invalid session id')) throw new CallGoneError(uuid);
+      const res = (err as { res?: { headers?: Record<string, string>; body?: unknown } }).res;
+      const reply = res?.headers?.['Reply-Text'] ?? (typeof res?.body === 'string' ? res.body.trim() : undefined);
+      if (reply?.startsWith('-ERR invalid session id') || reply?.startsWith('-ERR No such channel')) throw new CallGoneError(uuid);
       throw new PbxRequestError(`${what}: ${reply ?? (err as Error).message}`);
     }
   };
@@ -114,7 +125,20 @@ function decisionSocket(call: FreeSwitchResponse, uuid: string, data: Record<str
       return closed;
     },
     done,
-    execute: (app, arg) => request(`execute ${app}`, () => call.execute(app, arg)),
+    execute: async (app, arg, eventUuid) => {
+      await request(`execute ${app}`, () => call.execute(app, arg, undefined, eventUuid));
+    },
+    api: async (command) => {
+      const res = await request(`api ${command.split(' ')[0]}`, () => call.api(command));
+      return String((res as { body?: unknown }).body ?? '');
+    },
+    hangup: async () => {
+      await request('hangup', () => call.hangup());
+    },
+    subscribe: async (names, onEvent) => {
+      for (const name of names) call.on(name as never, (res: { body: Record<string, string | undefined> }) => onEvent(res.body as EslEvent));
+      await request('myevents', () => call.send('myevents json'));
+    },
     async release() {
       if (closed) return;
       try {

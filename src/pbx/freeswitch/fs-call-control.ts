@@ -28,6 +28,7 @@ import {
 } from '../call-control.js';
 import { createControlLink, startDecisionServer, type ControlLink, type DecisionServer, type DecisionSocket, type EslEvent } from './esl-link.js';
 import { callEndedOf } from './fs-end-report.js';
+import { surveyLegOf } from './fs-survey-leg.js';
 
 export interface FreeswitchOptions {
   /** The control link: FreeSWITCH's event socket (event_socket.conf.xml). */
@@ -261,8 +262,24 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
     })();
   }
 
+  const surveyLeg = (sock: DecisionSocket) => surveyLegOf(sock, { direction: decoded(sock.data, 'callpolicy_direction'), callId: decoded(sock.data, 'callpolicy_call'), agentEndpoint: decoded(sock.data, 'callpolicy_agent_endpoint') });
+
   function onSurvey(sock: DecisionSocket): void {
-    void sock.release().catch(() => undefined);
+    if (!handlers?.survey) {
+      // No survey handler: the leg ends (the dialplan hangs up after the socket).
+      void sock.hangup().catch(() => undefined);
+      return;
+    }
+    const leg = surveyLeg(sock);
+    void (async () => {
+      try {
+        await leg.ready;
+        await handlers!.survey!(leg.call);
+      } catch (err) {
+        if (!(err instanceof CallGoneError)) log.warn({ err: (err as Error).message, call: sock.uuid }, 'survey leg failed; hanging up');
+        await sock.hangup().catch(() => undefined);
+      }
+    })();
   }
 
   const port: CallControlPort & { decisionPort(): number } = {

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { unescape } from 'node:querystring';
-import { header, parseHeaderBlock, plainEvents, serverFrames, type Frame } from './transcript.js';
+import { header, jsonEvents, parseHeaderBlock, plainEvents, serverFrames, type Frame } from './transcript.js';
 
 export interface TrunkView {
   destination: string;
@@ -28,7 +28,20 @@ export interface DecisionFaults {
   dropAfterConnect?: boolean;
 }
 
+/** A customer's steps after the agent hung up, counted from the agent's hang-up. */
+export type SurveyStep = { pauseMs: number } | { key: string; via?: 'rfc2833' | 'info' } | { hangup: true };
+
+export interface SurveyView {
+  /** The leg reached the adapter's survey (the `socket` application connected and was answered). */
+  reached: boolean;
+  endedBy: 'pbx' | 'customer';
+  /** The prompts FreeSWITCH was asked to play, in order. */
+  played: string[];
+}
+
 export interface PlacedCall {
+  /** Only when the agent hung up first on an answered call offered for a survey. */
+  survey?: SurveyView;
   uuid: string;
   trunk: TrunkView | null;
   /** The route extension that ran (callpolicy_outcome), or null when the agent hung up first. */
@@ -74,6 +87,19 @@ const recorded = {
   callGoodbye: serverFrames(SOCKET_APP).filter((f) => header(f.headers, 'Content-Disposition') === 'disconnect').at(-1)!,
   answeredEnd: plainEvents(PARK).filter((e) => e.name === 'CHANNEL_HANGUP_COMPLETE'),
   unansweredEnd: plainEvents(ERRORS).find((e) => e.name === 'CHANNEL_HANGUP_COMPLETE')!,
+};
+const SURVEY = 'dtmf-survey.txt';
+const surveyEvents = jsonEvents(SURVEY);
+const CUSTOMER = surveyEvents[0]!['Unique-ID'];
+const jsonTemplate = (name: string, pick: (e: Record<string, string>) => boolean = () => true): Pairs => {
+  const e = surveyEvents.find((x) => x['Event-Name'] === name && x['Unique-ID'] === CUSTOMER && pick(x));
+  if (!e) throw new Error(`no recorded ${name} in ${SURVEY}`);
+  return Object.entries(e);
+};
+const surveyTemplates = {
+  dtmf: jsonTemplate('DTMF'),
+  executeComplete: jsonTemplate('CHANNEL_EXECUTE_COMPLETE', (e) => e['Application'] === 'answer'),
+  hangup: jsonTemplate('CHANNEL_HANGUP'),
 };
 const [recordedEndB, recordedEndA] = recorded.answeredEnd as [(typeof recorded.answeredEnd)[0], (typeof recorded.answeredEnd)[0]];
 
@@ -122,6 +148,7 @@ interface ControlClient {
 
 /** Where a customer's call ended up, as the phones around the PBX saw it. */
 export interface InboundResult {
+  survey?: SurveyView;
   uuid: string;
   reached: 'agent' | 'ivr' | 'voicemail' | 'goodbye';
   agentRang: boolean;
@@ -139,9 +166,19 @@ export interface FakeFreeswitch {
    * A customer calls a DID from the trunk: the shipped inbound dialplan. The agent's phone answers
    * or only rings; an answered call ends when the customer hangs up after `holdMs`.
    */
-  placeInbound(opts: { callerNumber: string; did?: string; agentAnswers: boolean; holdMs?: number; faults?: DecisionFaults }): Promise<InboundResult>;
+  placeInbound(opts: { callerNumber: string; did?: string; agentAnswers: boolean; holdMs?: number; faults?: DecisionFaults; hangsUp?: 'agent' | 'customer'; surveySteps?: SurveyStep[] }): Promise<InboundResult>;
   /** An agent's phone dials: the call goes through the shipped outbound dialplan. */
-  placeCall(opts: { user: string; dialed: string; kind?: 'outbound' | 'customer-id'; cancelAfterMs?: number; talkMs?: number; faults?: DecisionFaults }): Promise<PlacedCall>;
+  placeCall(opts: {
+    user: string;
+    dialed: string;
+    kind?: 'outbound' | 'customer-id';
+    cancelAfterMs?: number;
+    talkMs?: number;
+    faults?: DecisionFaults;
+    /** Who ends the answered call (default the agent); the customer's steps if it comes to a survey. */
+    hangsUp?: 'agent' | 'customer';
+    surveySteps?: SurveyStep[];
+  }): Promise<PlacedCall>;
   /** Channels that exist now (uuid_exists says true). */
   liveChannels(): string[];
   /** Closes every control connection abruptly (as a FreeSWITCH restart would). */
@@ -308,6 +345,7 @@ export async function startFakeFreeswitch(opts: {
     // transfer callpolicy-${callpolicy_route} XML callpolicy-route
     const route = c.vars.get('callpolicy_route') ?? '';
     let trunk: TrunkView | null = null;
+    let survey: SurveyView | undefined;
     if (route === 'dial' || route.startsWith('default')) {
       c.vars.set('callpolicy_outcome', route);
       if (route.startsWith('default')) {
@@ -321,14 +359,24 @@ export async function startFakeFreeswitch(opts: {
       c.vars.set('DIALSTATUS', 'SUCCESS');
       const answeredUs = nowUs();
       await new Promise((r) => setTimeout(r, o.talkMs ?? 200));
-      hangupComplete(c, { answeredUs, bUuid: randomUUID() }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+      const bUuid = randomUUID();
+      if (o.hangsUp === 'customer') {
+        hangupComplete(c, { answeredUs, bUuid }, 'send_bye', ['NORMAL_CLEARING', 16]);
+      } else {
+        hangupComplete(c, { answeredUs, bUuid }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+        // The B leg's [transfer_after_bridge=callpolicy-survey-out:...] when the adapter offered a survey.
+        if (route === 'dial' && c.vars.get('callpolicy_survey') === '1') {
+          const b: Channel = { uuid: bUuid, user: c.vars.get('callpolicy_dest') ?? c.dialed, dialed: c.dialed, profileName: '', vars: new Map(), createdUs: nowUs() };
+          survey = await surveyLeg(b, { direction: 'outbound', callId: c.uuid, agentEndpoint: `user/${c.user}` }, o.surveySteps ?? []);
+        }
+      }
     } else if (route === 'reject' || route.startsWith('refused-')) {
       c.vars.set('callpolicy_outcome', route);
       hangupComplete(c, null, 'send_refuse', ['UNALLOCATED_NUMBER', 1]);
     } else {
       hangupComplete(c, null, 'send_refuse', ['NO_ROUTE_DESTINATION', 3]);
     }
-    return { uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
+    return { survey, uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
   }
 
   async function placeInbound(o: Parameters<FakeFreeswitch['placeInbound']>[0]): Promise<InboundResult> {
@@ -369,7 +417,12 @@ export async function startFakeFreeswitch(opts: {
       result.reached = 'agent';
       result.outcome = c.vars.get('callpolicy_outcome') ?? null;
       await sleep(o.holdMs ?? 300);
-      hangupComplete(c, { answeredUs, bUuid: randomUUID() }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+      const bUuid = randomUUID();
+      if (o.hangsUp !== 'agent') return hangupComplete(c, { answeredUs, bUuid }, 'recv_bye', ['NORMAL_CLEARING', 16]);
+      // hangup_after_bridge=false: the customer's channel goes on to callpolicy-after-ring.
+      if (c.vars.get('callpolicy_survey') === '1') {
+        result.survey = await surveyLeg(c, { direction: 'inbound', callId: c.uuid, agentEndpoint: c.vars.get('callpolicy_agent_dial') ?? '' }, o.surveySteps ?? []);
+      } else hangupComplete(c, { answeredUs, bUuid }, 'send_bye', ['NORMAL_CLEARING', 16]);
     };
     if (route === 'ring') {
       c.vars.set('callpolicy_outcome', 'ring');
@@ -393,6 +446,110 @@ export async function startFakeFreeswitch(opts: {
     if (result.reached === 'goodbye') hangupComplete(c, { answeredUs, bUuid: '' }, 'send_bye', ['NORMAL_CLEARING', 16]);
     else hangupComplete(c, { answeredUs, bUuid: '' }, 'recv_bye', ['NORMAL_CLEARING', 16]);
     return result;
+  }
+
+  /** Seconds a prompt plays on the fake: silence/N for N s, anything else a short sound. */
+  const promptMs = (arg: string) =>
+    arg
+      .replace(/^file_string:\/\//, '')
+      .split('!')
+      .reduce((sum, p) => sum + (/^silence\/(\d+)$/.test(p) ? Number(p.split('/')[1]) * 1000 : 250), 0);
+
+  /** [callpolicy-survey]: `socket ... async full` with socket_resume, then hangup. */
+  function surveyLeg(c: Channel, info: { direction: string; callId: string; agentEndpoint: string }, steps: SurveyStep[]): Promise<SurveyView> {
+    channels.set(c.uuid, c);
+    for (const [k, v] of Object.entries({ callpolicy_kind: 'survey', callpolicy_survey: '1', callpolicy_direction: info.direction, callpolicy_call: info.callId, callpolicy_agent_endpoint: info.agentEndpoint, socket_resume: 'true' })) c.vars.set(k, v);
+    const view: SurveyView = { reached: false, endedBy: 'pbx', played: [] };
+    return new Promise((resolve) => {
+      const sock = net.connect(opts.decisionPort(), '127.0.0.1');
+      const timers: NodeJS.Timeout[] = [];
+      let current: { id: string; app: string; arg: string; timer: NodeJS.Timeout } | null = null;
+      let subscribed = false;
+      let down = false;
+      const toSocket = (pairs: Pairs) => {
+        if (!subscribed || sock.destroyed) return;
+        const body = JSON.stringify(Object.fromEntries(pairs));
+        sock.write(`Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-json\n\n${body}`);
+      };
+      const complete = (p: { id: string; app: string; arg: string }) =>
+        toSocket(render(surveyTemplates.executeComplete, { ...channelHeaders(c), Application: p.app, 'Application-Data': p.arg, 'Application-Response': 'FILE PLAYED', 'Application-UUID': p.id }));
+      /** The channel goes down: its events, then FreeSWITCH's disconnect notice and the socket's end. */
+      const hangUp = (by: 'pbx' | 'customer') => {
+        if (down) return;
+        down = true;
+        view.endedBy = by;
+        if (current) clearTimeout(current.timer);
+        for (const t of timers) clearTimeout(t);
+        toSocket(render(surveyTemplates.hangup, channelHeaders(c)));
+        if (!sock.destroyed) sock.end(goodbye(c));
+        hangupComplete(c, { answeredUs: c.createdUs, bUuid: '' }, by === 'customer' ? 'recv_bye' : 'send_bye', ['NORMAL_CLEARING', 16]);
+        // The customer's phone is done once the adapter has had the last frames (as a SIP far end would be, later still).
+        if (sock.destroyed) resolve(view);
+        else {
+          sock.once('close', () => resolve(view));
+          setTimeout(() => resolve(view), 500);
+        }
+      };
+      // Nothing listening, or the socket ended without a hang-up: socket_resume, then the dialplan's hangup.
+      sock.on('error', () => hangUp('pbx'));
+      sock.on('close', () => hangUp('pbx'));
+      timers.push(setTimeout(() => hangUp('pbx'), 15_000)); // sched_hangup +callpolicy_survey_max_seconds
+      let at = 0;
+      for (const step of steps) {
+        if ('pauseMs' in step) at += step.pauseMs;
+        else if ('hangup' in step) timers.push(setTimeout(() => hangUp('customer'), at));
+        else {
+          const digit = step.key;
+          timers.push(setTimeout(() => toSocket(render(surveyTemplates.dtmf, { ...channelHeaders(c), 'DTMF-Digit': digit, 'DTMF-Source': step.via === 'info' ? 'INFO' : 'RTP' })), at));
+        }
+      }
+      readCommands(sock, async (cmd) => {
+        if (down) return;
+        if (cmd.line === 'connect') {
+          view.reached = true;
+          sock.write(connectReply(c).replace('Socket-Mode: static', 'Socket-Mode: async'));
+        } else if (/^myevents( json| plain)?$/.test(cmd.line)) {
+          subscribed = true;
+          sock.write(commandReply('+OK Events Enabled'));
+        } else if (/^event (plain|json) /.test(cmd.line)) {
+          sock.write(commandReply(`+OK event listener enabled ${cmd.line.split(' ')[1]}`));
+        } else if (cmd.line === 'sendmsg' || cmd.line.startsWith('sendmsg ')) {
+          const command = header(cmd.headers, 'call-command');
+          sock.write(commandReply('+OK'));
+          if (command === 'hangup') return hangUp('pbx');
+          const app = header(cmd.headers, 'execute-app-name') ?? '';
+          const arg = header(cmd.headers, 'execute-app-arg') ?? '';
+          const id = header(cmd.headers, 'Event-UUID') ?? randomUUID();
+          if (app !== 'playback') return execute(c, app, arg);
+          // Async mode: one application at a time; this one waits for the one playing (the driver breaks it first).
+          view.played.push(arg);
+          const start = () => {
+            const p = { id, app, arg, timer: setTimeout(() => ((current = null), complete(p)), promptMs(arg)) };
+            current = p;
+          };
+          if (current) timers.push(setTimeout(start, Math.max(0, promptMs(current.arg))));
+          else start();
+        } else if (cmd.line.startsWith('api ')) {
+          const [name, uuid, ...rest] = cmd.line.slice(4).split(' ');
+          if (uuid !== c.uuid) return void sock.write(apiResponse('-ERR No such channel!\n'));
+          if (name === 'uuid_break') {
+            if (current) {
+              clearTimeout(current.timer);
+              const p = current;
+              current = null;
+              complete(p);
+            }
+            sock.write(apiResponse('+OK\n'));
+          } else if (name === 'uuid_setvar') {
+            c.vars.set(rest[0] ?? '', rest.slice(1).join(' '));
+            sock.write(apiResponse('+OK\n'));
+          } else sock.write(apiResponse(api(cmd.line.slice(4))));
+        } else if (cmd.line === 'exit') {
+          sock.write(commandReply('+OK bye') + goodbye(c));
+          sock.end();
+        } else sock.write(recorded.notFound);
+      });
+    });
   }
 
   /** mod_event_socket's `socket` application, sync mode: resolves when the dialplan may go on. */
