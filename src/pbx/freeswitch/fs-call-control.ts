@@ -102,6 +102,21 @@ function agentEndpointOf(data: Readonly<Record<string, string>>): string {
   return `user/${user}`;
 }
 
+/**
+ * An agent's state from FreeSWITCH: registered (sofia_contact finds a contact for the user in the
+ * switch's default domain) and in a call (a channel of that user exists). Only user/<id> endpoints.
+ */
+async function endpointStatusOf(control: ControlLink, endpoint: string): Promise<EndpointStatus> {
+  const m = /^user\/([A-Za-z0-9_.-]{1,64})$/.exec(endpoint);
+  if (!m) return { reachable: false, inCall: false };
+  const user = m[1]!;
+  const domain = (await control.api('global_getvar domain')).trim();
+  const contact = (await control.api(`sofia_contact */${user}@${domain}`)).trim();
+  const channels = JSON.parse((await control.api('show channels as json')).trim() || '{}') as { rows?: { name?: string; presence_id?: string }[] };
+  const mine = (channels.rows ?? []).some((r) => r.presence_id?.startsWith(`${user}@`) || (r.name ?? '').includes(`/${user}@`));
+  return { reachable: contact.length > 0 && !contact.startsWith('error/'), inCall: mine };
+}
+
 export function createFreeswitchCallControl(opts: FreeswitchOptions): CallControlPort & { decisionPort(): number } {
   const log = opts.logger;
   const decisionTimeoutMs = opts.decisionTimeoutMs ?? 2000;
@@ -334,8 +349,8 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       }
       return result;
     },
-    async endpointStatus(_endpoint): Promise<EndpointStatus> {
-      throw new Error('endpointStatus is not implemented on FreeSWITCH yet (call memory on FreeSWITCH is not built)');
+    async endpointStatus(endpoint): Promise<EndpointStatus> {
+      return endpointStatusOf(control!, endpoint);
     },
   };
   return port;

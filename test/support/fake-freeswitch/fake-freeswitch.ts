@@ -184,6 +184,8 @@ export interface FakeFreeswitch {
   /** Closes every control connection abruptly (as a FreeSWITCH restart would). */
   dropControlConnections(): void;
   controlConnections(): number;
+  /** Registers or unregisters an agent's phone (user id, e.g. 1001). */
+  setRegistered(user: string, registered: boolean): void;
   /** Delay the replies of the control connection. */
   setControlReplyDelay(ms: number): void;
   stop(): Promise<void>;
@@ -200,6 +202,8 @@ export async function startFakeFreeswitch(opts: {
   const clients = new Set<ControlClient>();
   const channels = new Map<string, Channel>();
   let controlDelayMs = 0;
+  /** Agents whose phones are not registered (sofia_contact finds nothing). */
+  const unregistered = new Set<string>();
   const nowUs = () => Date.now() * 1000;
 
   const channelHeaders = (c: Channel): Record<string, string | null> => {
@@ -316,7 +320,13 @@ export async function startFakeFreeswitch(opts: {
     if (name === 'uuid_exists') return channels.has(args[0] ?? '') ? 'true' : 'false';
     if (name === 'status') return recorded.status;
     if (name === 'version') return recorded.version;
-    if (command === 'show channels as json') return channels.size === 0 ? '{"row_count": 0}\n' : JSON.stringify({ row_count: channels.size, rows: [...channels.keys()].map((uuid) => ({ uuid })) });
+    if (command === 'show channels as json')
+      return channels.size === 0 ? '{"row_count": 0}\n' : JSON.stringify({ row_count: channels.size, rows: [...channels.values()].map((c) => ({ uuid: c.uuid, name: `sofia/internal/${c.user}@127.0.0.1:5081`, cid_num: c.user, dest: c.dialed })) });
+    if (name === 'global_getvar' && args[0] === 'domain') return '127.0.0.1';
+    if (name === 'sofia_contact') {
+      const user = /^\*\/([^@]+)@/.exec(args[0] ?? '')?.[1] ?? '';
+      return unregistered.has(user) ? 'error/user_not_registered' : `sofia/internal/sip:${user}@127.0.0.1:5081`;
+    }
     return `-ERR ${name} Command not found!\n`;
   };
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
@@ -638,6 +648,7 @@ export async function startFakeFreeswitch(opts: {
     },
     controlConnections: () => [...clients].filter((c) => c.authed).length,
     setControlReplyDelay: (ms) => (controlDelayMs = ms),
+    setRegistered: (user, registered) => void (registered ? unregistered.delete(user) : unregistered.add(user)),
     stop: () =>
       new Promise((r) => {
         for (const cl of clients) cl.sock.destroy();
