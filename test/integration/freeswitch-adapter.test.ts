@@ -20,6 +20,7 @@ import { resolveSurveySettings } from '../../src/survey/render-prompts.js';
 import { FAKE_ESL_PASSWORD } from '../support/fake-freeswitch/driver-on-fake.js';
 import { startFakeFreeswitch, type FakeFreeswitch } from '../support/fake-freeswitch/fake-freeswitch.js';
 import { createTempDatabase } from '../support/temp-database.js';
+import { startCustomerIdServer } from '../support/customer-id-server.js';
 
 const DEFAULT_CID = { number: '+15550000000', name: '' };
 const CUSTOMER = '+14155550123';
@@ -154,7 +155,29 @@ describe('the adapter on FreeSWITCH (recorded-protocol fake, real PostgreSQL)', 
     assert.equal(r.agentSaw.displayUpdates, false, 'display updates are stopped');
     const row = await lastCall('inbound');
     assert.equal(row.customerE164, CUSTOMER);
+    const out = await fs.placeCall({ user: '1001', dialed: CUSTOMER });
+    assert.equal(out.trunk?.destination, CUSTOMER, 'the trunk dials the real number');
+    assert.ok(out.agentSaw && !out.agentSaw.number.includes('5550123'), `outbound, the agent's phone: ${JSON.stringify(out.agentSaw)}`);
+    assert.equal(out.agentSaw.displayUpdates, false);
     await apply(policy('{ mode: off }'));
+  });
+
+  test('number protection (customer-id): the agent sees the ID; dialling the prefix and the ID calls the customer; an unknown ID is refused', async () => {
+    const ids = await startCustomerIdServer({ [CUSTOMER]: 'C-1001' });
+    try {
+      await apply(policy(`{ mode: customer-id, customerId: { url: "${ids.url}", authHeader: Authorization, timeoutMs: 400, cacheSeconds: 0, negativeCacheSeconds: 0, dialPrefix: "*9" } }`));
+      const inb = await fs.placeInbound({ callerNumber: CUSTOMER, agentAnswers: true });
+      assert.equal(inb.reached, 'agent');
+      assert.deepEqual({ number: inb.agentSaw?.number, name: inb.agentSaw?.name }, { number: '*9C-1001', name: 'C-1001' });
+      const back = await fs.placeCall({ user: '1001', dialed: '*9C-1001', kind: 'customer-id' });
+      assert.deepEqual(back.trunk, { destination: CUSTOMER, callerIdNumber: '+14155550100', callerIdName: '' });
+      const unknown = await fs.placeCall({ user: '1001', dialed: '*9C-9999', kind: 'customer-id' });
+      assert.equal(unknown.trunk, null, 'nothing is dialled');
+      assert.equal(unknown.outcome, 'refused-unknown-id');
+    } finally {
+      await ids.close();
+      await apply(policy('{ mode: off }'));
+    }
   });
 
   test('the adapter stopped: calls go out at once with the default caller ID, and customers reach the IVR', async () => {

@@ -42,6 +42,12 @@ export interface SurveyView {
 export interface PlacedCall {
   /** Only when the agent hung up first on an answered call offered for a survey. */
   survey?: SurveyView;
+  /**
+   * What the agent's phone was shown of the far end once it answered: the callee's identity as the
+   * trunk's answer carries it, unless protection set a shown identity (the route then also sets
+   * ignore_display_updates on the agent's leg, so nothing else reaches the phone).
+   */
+  agentSaw: { number: string; name: string; displayUpdates: boolean } | null;
   uuid: string;
   trunk: TrunkView | null;
   /** The route extension that ran (callpolicy_outcome), or null when the agent hung up first. */
@@ -349,13 +355,14 @@ export async function startFakeFreeswitch(opts: {
     }).then(() => Date.now() - started);
     if (hungUp) {
       hangupComplete(c, null, 'recv_cancel', ['ORIGINATOR_CANCEL', 487]);
-      return { uuid: c.uuid, trunk: null, outcome: null, decisionMs, vars: c.vars };
+      return { uuid: c.uuid, trunk: null, outcome: null, decisionMs, vars: c.vars, agentSaw: null };
     }
     clearTimeout(cancelTimer);
     // transfer callpolicy-${callpolicy_route} XML callpolicy-route
     const route = c.vars.get('callpolicy_route') ?? '';
     let trunk: TrunkView | null = null;
     let survey: SurveyView | undefined;
+    let agentSaw: PlacedCall['agentSaw'] = null;
     if (route === 'dial' || route.startsWith('default')) {
       c.vars.set('callpolicy_outcome', route);
       if (route.startsWith('default')) {
@@ -367,6 +374,8 @@ export async function startFakeFreeswitch(opts: {
           ? { destination: c.vars.get('callpolicy_dest') ?? '', callerIdNumber: c.vars.get('effective_caller_id_number') ?? c.user, callerIdName: c.vars.get('effective_caller_id_name') ?? c.profileName }
           : { destination: c.dialed, ...opts.defaultCallerId, callerIdNumber: opts.defaultCallerId.number, callerIdName: opts.defaultCallerId.name };
       c.vars.set('DIALSTATUS', 'SUCCESS');
+      const shown = c.vars.get('callpolicy_shown_number');
+      agentSaw = shown ? { number: shown, name: c.vars.get('callpolicy_shown_name') ?? '', displayUpdates: false } : { number: trunk.destination, name: '', displayUpdates: true };
       const answeredUs = nowUs();
       await new Promise((r) => setTimeout(r, o.talkMs ?? 200));
       const bUuid = randomUUID();
@@ -386,7 +395,7 @@ export async function startFakeFreeswitch(opts: {
     } else {
       hangupComplete(c, null, 'send_refuse', ['NO_ROUTE_DESTINATION', 3]);
     }
-    return { survey, uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
+    return { survey, agentSaw, uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
   }
 
   async function placeInbound(o: Parameters<FakeFreeswitch['placeInbound']>[0]): Promise<InboundResult> {
