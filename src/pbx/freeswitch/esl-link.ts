@@ -180,6 +180,7 @@ export function createControlLink(opts: {
   let client: FreeSwitchClient | undefined;
   let current: FreeSwitchResponse | undefined;
   let up = false;
+  let authRefusedLogged = false;
   const down = (why: string) => {
     current = undefined;
     if (!up) return;
@@ -197,6 +198,7 @@ export function createControlLink(opts: {
             await withTimeout(call.event_json(...(opts.events as never[])), opts.requestTimeoutMs, 'event subscription');
             current = call;
             up = true;
+            authRefusedLogged = false;
             opts.onUp();
           } catch (err) {
             opts.logger.warn({ err: (err as Error).message }, 'FreeSWITCH event socket: subscription failed; reconnecting');
@@ -205,7 +207,14 @@ export function createControlLink(opts: {
         })();
       });
       client.on('reconnecting', () => down('connection lost'));
-      client.on('error', (err) => opts.logger.debug({ err: String((err as Error)?.message ?? err) }, 'FreeSWITCH event socket error'));
+      client.on('error', (err) => {
+        // Never log the error itself: `esl` keeps the command (`auth <password>`) in it.
+        const reply = (err as { res?: { headers?: Record<string, string> } })?.res?.headers?.['Reply-Text'];
+        if (reply === '-ERR invalid') {
+          if (!authRefusedLogged) opts.logger.error({ esl: `${opts.host}:${opts.port}` }, 'FreeSWITCH refused the event-socket password: check FREESWITCH_ESL_PASSWORD(_FILE) against event_socket.conf.xml; retrying');
+          authRefusedLogged = true;
+        } else opts.logger.debug({ reply: reply ?? null }, 'FreeSWITCH event socket error');
+      });
       client.connect();
     },
     stop() {
