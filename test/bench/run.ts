@@ -15,7 +15,10 @@
 //      against the same call without it (straight to the IVR; a plain Dial of the agent), A B A B;
 //  (6) the floor: the adapter stopped, a raw websocket Stasis app (no ari-client, no policy) sends the
 //      same requests; its added delay against plain Dial is what Stasis itself costs here;
-//  (7) call memory's look-up with BENCH_LOOKUP_ROWS (10,000,000) outbound call rows in PostgreSQL.
+//  (7) call memory's look-up with BENCH_LOOKUP_ROWS (10,000,000) outbound call rows in PostgreSQL;
+//  (8) FreeSWITCH: time a call is held in the `socket` application for the adapter's decision, through
+//      the ESL driver and a fake FreeSWITCH replaying recorded frames, against nothing listening
+//      (freeswitch-bench.ts; also runs alone: `npx tsx test/bench/freeswitch-bench.ts`).
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
 // (100000), BENCH_MEMORY_RATE (200 calls/s), BENCH_CEILING_STEPS (50,100,150,200,250,300; empty:
 // skip), BENCH_CEILING_SECONDS (20 per step and path), BENCH_LOOKUP_ROWS (10000000).
@@ -28,6 +31,7 @@ import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration
 import { benchApply } from './apply-bench.js';
 import { addedLine, benchInbound } from './inbound-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
+import { benchFreeswitch } from './freeswitch-bench.js';
 import { benchMemoryLookup } from './memory-lookup-bench.js';
 import { startRawStasisApp } from './raw-stasis-app.js';
 
@@ -46,6 +50,9 @@ async function main() {
   for (const f of runDecisionBench()) {
     console.log(`  ${f.label.padEnd(14)} ${f.decisions} decisions  p50 ${fmt(f.p50us)} us  p99 ${fmt(f.p99us)} us  max ${fmt(f.maxUs, 0)} us`);
   }
+
+  console.log(`\n== (8) FreeSWITCH (recorded-protocol fake, in this process): time held in the socket application, ${RATE} calls/s, ${CALLS} calls per path`);
+  for (const line of await benchFreeswitch({ rate: RATE, calls: CALLS })) console.log(line);
 
   const applyDb = await createTempDatabase();
   try {

@@ -52,7 +52,7 @@ export interface PlacedCall {
   trunk: TrunkView | null;
   /** The route extension that ran (callpolicy_outcome), or null when the agent hung up first. */
   outcome: string | null;
-  /** Milliseconds from the socket's connect to the adapter's release (or the failure). */
+  /** Milliseconds (high-resolution clock) the channel spent in the `socket` application: connect to release, or the failure. */
   decisionMs: number;
   vars: Map<string, string>;
 }
@@ -349,10 +349,10 @@ export async function startFakeFreeswitch(opts: {
     c.vars.set('callpolicy_route', 'default-down');
     let hungUp = false;
     let cancelTimer: NodeJS.Timeout | undefined;
-    const started = Date.now();
+    const started = performance.now();
     const decisionMs = await socketApp(c, o.faults ?? {}, (cancel) => {
       if (o.cancelAfterMs !== undefined) cancelTimer = setTimeout(() => ((hungUp = true), cancel()), o.cancelAfterMs);
-    }).then(() => Date.now() - started);
+    }).then(() => performance.now() - started);
     if (hungUp) {
       hangupComplete(c, null, 'recv_cancel', ['ORIGINATOR_CANCEL', 487]);
       return { uuid: c.uuid, trunk: null, outcome: null, decisionMs, vars: c.vars, agentSaw: null };
@@ -406,9 +406,9 @@ export async function startFakeFreeswitch(opts: {
     c.vars.set('callpolicy_trunk', opts.trunk ?? 'trunk');
     c.vars.set('callpolicy_did', did);
     c.vars.set('callpolicy_route', 'ivr-down');
-    const started = Date.now();
+    const started = performance.now();
     await socketApp(c, o.faults ?? {}, () => undefined);
-    const decisionMs = Date.now() - started;
+    const decisionMs = performance.now() - started;
     const route = c.vars.get('callpolicy_route') ?? '';
     const result: InboundResult = { uuid: c.uuid, reached: 'ivr', agentRang: false, outcome: null, agentSaw: null, decisionMs, vars: c.vars };
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
