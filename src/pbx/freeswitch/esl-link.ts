@@ -59,8 +59,11 @@ export async function startDecisionServer(opts: {
   // every call's socket to events of all channels before handing it over (one more round trip, and
   // a stream of other calls' events), waits 10 s for the connect reply and never closes a socket
   // whose reply went wrong.
+  const open = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true, keepAlive: true }, (sock) => {
     const acceptedAt = Date.now();
+    open.add(sock);
+    sock.once('close', () => open.delete(sock));
     const call = new FreeSwitchResponse(sock, eslLogger(opts.logger));
     void withTimeout(call.connect(), opts.deadlineMs, 'connect')
       .then((res) => {
@@ -85,7 +88,12 @@ export async function startDecisionServer(opts: {
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : opts.port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Calls still held are let go: each one's `socket` application returns and its dialplan goes on at once.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const sock of open) sock.destroy();
+      }),
   };
 }
 

@@ -52,6 +52,8 @@ export interface PlacedCall {
   trunk: TrunkView | null;
   /** The route extension that ran (callpolicy_outcome), or null when the agent hung up first. */
   outcome: string | null;
+  /** The command lines the adapter sent on the call's decision socket, in order. */
+  commands: string[];
   /** Milliseconds (high-resolution clock) the channel spent in the `socket` application: connect to release, or the failure. */
   decisionMs: number;
   vars: Map<string, string>;
@@ -211,6 +213,11 @@ export async function startFakeFreeswitch(opts: {
   /** Agents whose phones are not registered (sofia_contact finds nothing). */
   const unregistered = new Set<string>();
   const nowUs = () => Date.now() * 1000;
+  const commandLogs = new WeakMap<Channel, string[]>();
+  const commandLog = (c: Channel): string[] => {
+    if (!commandLogs.has(c)) commandLogs.set(c, []);
+    return commandLogs.get(c)!;
+  };
 
   const channelHeaders = (c: Channel): Record<string, string | null> => {
     const name = `sofia/internal/${c.user}@127.0.0.1:5081`;
@@ -355,7 +362,7 @@ export async function startFakeFreeswitch(opts: {
     }).then(() => performance.now() - started);
     if (hungUp) {
       hangupComplete(c, null, 'recv_cancel', ['ORIGINATOR_CANCEL', 487]);
-      return { uuid: c.uuid, trunk: null, outcome: null, decisionMs, vars: c.vars, agentSaw: null };
+      return { uuid: c.uuid, trunk: null, outcome: null, decisionMs, vars: c.vars, agentSaw: null, commands: commandLog(c) };
     }
     clearTimeout(cancelTimer);
     // transfer callpolicy-${callpolicy_route} XML callpolicy-route
@@ -395,7 +402,7 @@ export async function startFakeFreeswitch(opts: {
     } else {
       hangupComplete(c, null, 'send_refuse', ['NO_ROUTE_DESTINATION', 3]);
     }
-    return { survey, agentSaw, uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
+    return { survey, agentSaw, commands: commandLog(c), uuid: c.uuid, trunk: trunk && { destination: trunk.destination, callerIdNumber: trunk.callerIdNumber, callerIdName: trunk.callerIdName }, outcome: c.vars.get('callpolicy_outcome') ?? null, decisionMs, vars: c.vars };
   }
 
   async function placeInbound(o: Parameters<FakeFreeswitch['placeInbound']>[0]): Promise<InboundResult> {
@@ -594,6 +601,7 @@ export async function startFakeFreeswitch(opts: {
       });
       const delay = () => (faults.replyDelayMs ? new Promise((r) => setTimeout(r, faults.replyDelayMs)) : Promise.resolve());
       readCommands(sock, async (cmd) => {
+        commandLog(c).push(cmd.line);
         await delay();
         if (finished || sock.destroyed) return;
         if (cmd.line === 'connect') {
