@@ -2,10 +2,10 @@
 // to us (outbound ESL), and the one control connection we open to FreeSWITCH (inbound ESL) for
 // events and api commands. Nothing else in the adapter touches `esl`.
 import net from 'node:net';
-import { FreeSwitchClient, FreeSwitchResponse } from 'esl';
+import { FreeSwitchResponse } from 'esl';
 import type { Logger } from '../../log.js';
 import { CallGoneError, PbxRequestError, PbxTimeoutError } from '../call-control.js';
-import { withTimeout } from '../with-timeout.js';
+import { backoffDelay, withTimeout } from '../with-timeout.js';
 
 /** `esl` logs every frame at debug; ours stays quiet unless asked (trace), and its errors are link events we log ourselves. */
 function eslLogger(logger: Logger) {
@@ -35,6 +35,8 @@ export interface DecisionSocket {
   subscribe(names: string[], onEvent: (event: EslEvent) => void): Promise<void>;
   /** Hands the channel back to the dialplan: the `socket` application returns and the next action runs. */
   release(): Promise<void>;
+  /** Closes the socket at once, whatever is in flight: the dialplan goes on with what was set by then. */
+  abort(): void;
   readonly closed: boolean;
   /** Resolves when the socket is gone (released, dropped, or the channel hung up). */
   readonly done: Promise<void>;
@@ -70,7 +72,7 @@ export async function startDecisionServer(opts: {
         const data = (res as { body: Record<string, string> }).body;
         const uuid = data['Unique-ID'] ?? '';
         call.auto_cleanup();
-        opts.onCall(decisionSocket(call, uuid, data, opts.requestTimeoutMs), acceptedAt);
+        opts.onCall(decisionSocket(call, sock, uuid, data, opts.requestTimeoutMs), acceptedAt);
       })
       .catch((err: unknown) => {
         opts.logger.warn({ err: (err as Error).message }, 'FreeSWITCH call socket: no usable connect reply; the call goes on with its default route');
@@ -97,7 +99,7 @@ export async function startDecisionServer(opts: {
   };
 }
 
-function decisionSocket(call: FreeSwitchResponse, uuid: string, data: Record<string, string>, timeoutMs: number): DecisionSocket {
+function decisionSocket(call: FreeSwitchResponse, sock: net.Socket, uuid: string, data: Record<string, string>, timeoutMs: number): DecisionSocket {
   let closed = false;
   let markDone!: () => void;
   const done = new Promise<void>((resolve) => (markDone = resolve));
@@ -151,9 +153,19 @@ function decisionSocket(call: FreeSwitchResponse, uuid: string, data: Record<str
       if (closed) return;
       try {
         await request('exit', () => call.exit());
+      } catch (err) {
+        // FreeSWITCH answers `exit` with +OK and its disconnect notice back to back: the socket
+        // may be seen ending before the reply. Either way the call has been let go.
+        if (!(err instanceof CallGoneError)) throw err;
       } finally {
         call.end();
       }
+    },
+    abort() {
+      closed = true;
+      markDone();
+      call.end();
+      sock.destroy();
     },
   };
 }
@@ -172,7 +184,9 @@ export interface ControlLink {
 
 /**
  * The adapter's own connection to FreeSWITCH's event socket: channel events (ends of calls),
- * and api commands (uuid_exists, sofia status ...).
+ * and api commands (uuid_exists, sofia_contact ...). Our own reconnect loop around `esl`'s
+ * protocol object, not its FreeSwitchClient: that one retries a refused password every 200 ms
+ * and then reports the dead connection as connected, and its back-off never comes down again.
  */
 export function createControlLink(opts: {
   host: string;
@@ -185,50 +199,83 @@ export function createControlLink(opts: {
   onUp(): void;
   onDown(why: string): void;
 }): ControlLink {
-  let client: FreeSwitchClient | undefined;
+  let running = false;
+  let sock: net.Socket | undefined;
   let current: FreeSwitchResponse | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let attempt = 0;
   let up = false;
   let authRefusedLogged = false;
-  const down = (why: string) => {
+
+  const goDown = (why: string) => {
     current = undefined;
     if (!up) return;
     up = false;
     opts.onDown(why);
   };
+  const scheduleRetry = (minMs = 0) => {
+    if (!running || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect();
+    }, Math.max(minMs, backoffDelay(attempt++, 5000)));
+  };
+
+  function connect(): void {
+    const s = net.connect({ host: opts.host, port: opts.port });
+    sock = s;
+    const call = new FreeSwitchResponse(s, eslLogger(opts.logger));
+    let refused = false;
+    s.once('close', () => {
+      if (sock === s) sock = undefined;
+      goDown('connection closed');
+      // A refused password is retried slowly: it will not fix itself in 100 ms.
+      scheduleRetry(refused ? 2000 : 0);
+    });
+    s.on('error', () => undefined);
+    s.once('connect', () => {
+      void (async () => {
+        try {
+          await call.onceAsync('freeswitch_auth_request', opts.requestTimeoutMs, 'auth request');
+          try {
+            await withTimeout(call.auth(opts.password), opts.requestTimeoutMs, 'auth');
+          } catch (err) {
+            // Never log the error itself: `esl` keeps the command (`auth <password>`) in it.
+            const reply = (err as { res?: { headers?: Record<string, string> } }).res?.headers?.['Reply-Text'];
+            if (reply?.startsWith('-ERR')) {
+              refused = true;
+              if (!authRefusedLogged) opts.logger.error({ esl: `${opts.host}:${opts.port}` }, 'FreeSWITCH refused the event-socket password: check FREESWITCH_ESL_PASSWORD(_FILE) against event_socket.conf.xml; retrying');
+              authRefusedLogged = true;
+            }
+            throw err;
+          }
+          for (const name of opts.events) call.on(name as never, (res: { body: Record<string, string | undefined> }) => opts.onEvent(res.body as EslEvent));
+          await withTimeout(call.event_json(...(opts.events as never[])), opts.requestTimeoutMs, 'event subscription');
+          if (!running || s.destroyed) return;
+          current = call;
+          up = true;
+          attempt = 0;
+          authRefusedLogged = false;
+          opts.onUp();
+        } catch (err) {
+          if (!refused) opts.logger.debug({ err: err instanceof Error ? err.message.slice(0, 120) : 'error' }, 'FreeSWITCH event socket: connection not usable; reconnecting');
+          s.destroy();
+        }
+      })();
+    });
+  }
+
   return {
     start() {
-      client = new FreeSwitchClient({ host: opts.host, port: opts.port, password: opts.password, logger: eslLogger(opts.logger) });
-      client.on('connect', (call) => {
-        void (async () => {
-          try {
-            for (const name of opts.events) call.on(name as never, (res: { body: Record<string, string | undefined> }) => opts.onEvent(res.body as EslEvent));
-            call.once('socket.close', () => down('connection closed'));
-            await withTimeout(call.event_json(...(opts.events as never[])), opts.requestTimeoutMs, 'event subscription');
-            current = call;
-            up = true;
-            authRefusedLogged = false;
-            opts.onUp();
-          } catch (err) {
-            opts.logger.warn({ err: (err as Error).message }, 'FreeSWITCH event socket: subscription failed; reconnecting');
-            call.end();
-          }
-        })();
-      });
-      client.on('reconnecting', () => down('connection lost'));
-      client.on('error', (err) => {
-        // Never log the error itself: `esl` keeps the command (`auth <password>`) in it.
-        const reply = (err as { res?: { headers?: Record<string, string> } })?.res?.headers?.['Reply-Text'];
-        if (reply === '-ERR invalid') {
-          if (!authRefusedLogged) opts.logger.error({ esl: `${opts.host}:${opts.port}` }, 'FreeSWITCH refused the event-socket password: check FREESWITCH_ESL_PASSWORD(_FILE) against event_socket.conf.xml; retrying');
-          authRefusedLogged = true;
-        } else opts.logger.debug({ reply: reply ?? null }, 'FreeSWITCH event socket error');
-      });
-      client.connect();
+      running = true;
+      connect();
     },
     stop() {
-      client?.end();
-      client = undefined;
-      down('stopped');
+      running = false;
+      clearTimeout(retry);
+      retry = undefined;
+      sock?.destroy();
+      goDown('stopped');
     },
     get up() {
       return up;

@@ -69,6 +69,15 @@ export type FsRoute = 'dial' | 'default' | 'default-timeout' | 'reject' | 'refus
 
 const CUSTOMER_ID_KIND = 'customer-id';
 
+/** A call's decision deadline: passed, and whether a decision is being written. */
+interface Deadline {
+  passed: boolean;
+  acting: boolean;
+}
+
+/** At the deadline an idle socket gets the timeout route and exit; if that takes longer, it is closed. */
+const TIMEOUT_RELEASE_MS = 250;
+
 /** FreeSWITCH expands ${...} and $${...} in application arguments: a value must not carry one. */
 function assertNoExpansion(what: string, value: string): void {
   if (value.includes('$')) throw new Error(`unsafe ${what} refused (FreeSWITCH would expand "$"): ${JSON.stringify(value.slice(0, 24))}`);
@@ -154,17 +163,16 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
   }
 
   /** One decision per call, and none after the deadline or the socket's end. */
-  function decisionOnce(sock: DecisionSocket, deadline: { passed: boolean }) {
-    let acted = false;
+  function decisionOnce(sock: DecisionSocket, deadline: Deadline) {
     return async (what: () => Promise<void>) => {
-      if (acted) throw new Error(`call ${sock.uuid}: a decision was already taken`);
+      if (deadline.acting) throw new Error(`call ${sock.uuid}: a decision was already taken`);
       if (deadline.passed || sock.closed) throw new CallGoneError(sock.uuid);
-      acted = true;
+      deadline.acting = true;
       await what();
     };
   }
 
-  function inboundCall(sock: DecisionSocket, deadline: { passed: boolean }): InboundCall {
+  function inboundCall(sock: DecisionSocket, deadline: Deadline): InboundCall {
     const data = sock.data;
     const once = decisionOnce(sock, deadline);
     const agentVars = (endpoint: string, ringSeconds: number): [string, string][] => {
@@ -202,7 +210,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
     };
   }
 
-  function outboundCall(sock: DecisionSocket, deadline: { passed: boolean }): OutboundCall {
+  function outboundCall(sock: DecisionSocket, deadline: Deadline): OutboundCall {
     const data = sock.data;
     const byCustomerId = decoded(data, FS_VARS.kind) === CUSTOMER_ID_KIND;
     const once = decisionOnce(sock, deadline);
@@ -253,15 +261,23 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       return;
     }
     following.set(sock.uuid, inbound ? 'customer' : 'agent');
-    const deadline = { passed: false };
+    const deadline: Deadline = { passed: false, acting: false };
     const timer = setTimeout(() => {
       if (sock.closed) return;
       deadline.passed = true;
       log.warn({ call: sock.uuid, ms: decisionTimeoutMs }, inbound ? 'no decision in time: the call goes to the IVR' : 'no decision in time: the call goes out with the default caller ID');
+      // A decision half written (FreeSWITCH slow to reply): close now, the dialplan's preset route
+      // runs (its route extension clears what was set). An idle socket: name the timeout route.
+      if (deadline.acting) return sock.abort();
+      const hard = setTimeout(() => sock.abort(), TIMEOUT_RELEASE_MS);
       void sock
         .execute('set', `${FS_VARS.route}=${inbound ? 'ivr-timeout' : 'default-timeout'}`)
+        .then(() => sock.release())
         .catch(() => undefined)
-        .finally(() => void sock.release().catch(() => undefined));
+        .finally(() => {
+          clearTimeout(hard);
+          sock.abort();
+        });
     }, Math.max(0, acceptedAt + decisionTimeoutMs - Date.now()));
     void sock.done.then(() => clearTimeout(timer));
     void (async () => {
@@ -345,7 +361,10 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
         if (exists) {
           following.set(id, following.get(id) ?? 'agent');
           result.following.push(id);
-        } else result.gone.push(id);
+        } else {
+          following.delete(id);
+          result.gone.push(id);
+        }
       }
       return result;
     },

@@ -27,13 +27,25 @@ const micros = (v: string | undefined): Date | null => {
 /** Set by the no-answer and end-of-wait route extensions: where an inbound call went when the agent did not take it. */
 export const NO_ANSWER_ROUTE_VAR = 'callpolicy_noanswer_route';
 
+/** What each route extension's outcome means; anything else (garbage, a newer route) is not known: null. */
+const FINAL_ACTIONS: Readonly<Record<string, FinalAction>> = {
+  dial: 'dial',
+  ring: 'dial',
+  wait: 'dial',
+  default: 'default',
+  'default-down': 'default',
+  'default-timeout': 'default',
+  ivr: 'default',
+  'ivr-down': 'default',
+  'ivr-timeout': 'default',
+  reject: 'reject',
+  'refused-unknown-id': 'reject',
+  'refused-id-unavailable': 'reject',
+};
+
 /** Outbound routes, and inbound ones: ring or wait is the adapter's route to an agent, the IVR the default. */
 export function finalActionOf(outcome: string | undefined): FinalAction | null {
-  if (!outcome) return null;
-  if (outcome === 'dial' || outcome === 'ring' || outcome === 'wait') return 'dial';
-  if (outcome.startsWith('default') || outcome.startsWith('ivr')) return 'default';
-  if (outcome === 'reject' || outcome.startsWith('refused')) return 'reject';
-  return null;
+  return outcome !== undefined && Object.hasOwn(FINAL_ACTIONS, outcome) ? FINAL_ACTIONS[outcome]! : null;
 }
 
 /**

@@ -49,22 +49,24 @@ export function readWire(file: string): WireChunk[] {
 
 /** Splits a byte stream into ESL frames by the protocol's own rule (headers, empty line, Content-Length body). */
 export function splitFrames(bytes: string): Frame[] {
+  // Content-Length counts bytes (UTF-8), as FreeSWITCH reads them.
+  const buf = Buffer.from(bytes, 'utf8');
   const frames: Frame[] = [];
   let at = 0;
-  while (at < bytes.length) {
+  while (at < buf.length) {
     // FreeSWITCH's reader skips stray line feeds between frames; so do we.
-    if (bytes[at] === '\n') {
+    if (buf[at] === 0x0a) {
       at++;
       continue;
     }
-    const end = bytes.indexOf('\n\n', at);
-    if (end < 0) throw new Error(`unterminated header block at byte ${at}: ${JSON.stringify(bytes.slice(at, at + 60))}`);
-    const headers = parseHeaderBlock(bytes.slice(at, end));
+    const end = buf.indexOf('\n\n', at);
+    if (end < 0) throw new Error(`unterminated header block at byte ${at}: ${JSON.stringify(buf.subarray(at, at + 60).toString())}`);
+    const headers = parseHeaderBlock(buf.subarray(at, end).toString('utf8'));
     const length = Number(headers.find(([k]) => k.toLowerCase() === 'content-length')?.[1] ?? 0);
     const bodyStart = end + 2;
-    const body = bytes.slice(bodyStart, bodyStart + length);
-    if (Buffer.byteLength(body) !== length && body.length !== length) throw new Error(`short body at byte ${bodyStart}: wanted ${length}`);
-    frames.push({ headers, body, raw: bytes.slice(at, bodyStart + length) });
+    if (bodyStart + length > buf.length) throw new Error(`short body at byte ${bodyStart}: wanted ${length}`);
+    const body = buf.subarray(bodyStart, bodyStart + length).toString('utf8');
+    frames.push({ headers, body, raw: buf.subarray(at, bodyStart + length).toString('utf8') });
     at = bodyStart + length;
   }
   return frames;
@@ -103,7 +105,8 @@ export function plainEvents(file: string): RecordedEvent[] {
   return serverFrames(file)
     .filter((f) => header(f.headers, 'Content-Type') === 'text/event-plain')
     .map((f) => {
-      const headers = parseHeaderBlock(f.body.replace(/\n+$/, ''));
+      // The event's own header block: a BACKGROUND_JOB carries a body of its own after it.
+      const headers = parseHeaderBlock(f.body.split('\n\n')[0]!);
       return { name: header(headers, 'Event-Name') ?? '', uniqueId: decodeURIComponent(header(headers, 'Unique-ID') ?? ''), headers };
     });
 }
