@@ -17,20 +17,11 @@ import { createLogger } from '../../src/log.js';
 import { createLocator } from '../../src/phone/index.js';
 import { applyPolicy } from '../../src/store/apply-policy.js';
 import { resolveSurveySettings } from '../../src/survey/render-prompts.js';
-import { FAKE_ESL_PASSWORD } from '../support/fake-freeswitch/driver-on-fake.js';
+import { FAKE_ESL_PASSWORD, FS_GROUP_POLICY as POLICY } from '../support/fake-freeswitch/driver-on-fake.js';
 import { startFakeFreeswitch } from '../support/fake-freeswitch/fake-freeswitch.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { percentile } from './decision-bench.js';
 
-const POLICY = `
-defaultCountry: US
-callerId: { strategy: group }
-groups: [sales]
-numbers:
-  - { number: "+14155550100", groups: [sales] }
-agents:
-  - { id: alice, endpoint: user/1001, groups: [sales] }
-`;
 
 /** A port with nothing listening on it (taken, then closed). */
 async function deadPort(): Promise<number> {

@@ -8,20 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, test } from 'vitest';
-import { FAKE_ESL_PASSWORD } from '../support/fake-freeswitch/driver-on-fake.js';
+import { FAKE_ESL_PASSWORD, FS_GROUP_POLICY as POLICY } from '../support/fake-freeswitch/driver-on-fake.js';
 import { startFakeFreeswitch, type FakeFreeswitch, type PlacedCall } from '../support/fake-freeswitch/fake-freeswitch.js';
 import { freePort, readCallRows, runCli, startAdapterProcess, waitForRows, type AdapterProcess } from '../support/fault-rig.js';
 import { createTempDatabase } from '../support/temp-database.js';
 
-const POLICY = `
-defaultCountry: US
-callerId: { strategy: group }
-groups: [sales]
-numbers:
-  - { number: "+14155550100", groups: [sales] }
-agents:
-  - { id: alice, endpoint: user/1001, groups: [sales] }
-`;
 const DEFAULT_CID = { number: '+15550000000', name: '' };
 const RATE = 10;
 

@@ -6,6 +6,17 @@ import { startFakeFreeswitch, type FakeFreeswitch } from './fake-freeswitch.js';
 
 export const FAKE_ESL_PASSWORD = 'fs-test-secret';
 
+/** A policy for whole-adapter runs on the fake: agent user/1001 in group sales, whose number is +14155550100. */
+export const FS_GROUP_POLICY = `
+defaultCountry: US
+callerId: { strategy: group }
+groups: [sales]
+numbers:
+  - { number: "+14155550100", groups: [sales] }
+agents:
+  - { id: alice, endpoint: user/1001, groups: [sales] }
+`;
+
 export async function startDriverOnFake(opts: { decisionTimeoutMs?: number; logger?: Logger; defaultCallerId?: { number: string; name: string } } = {}): Promise<{
   fs: FakeFreeswitch;
   port: CallControlPort & { decisionPort(): number };
