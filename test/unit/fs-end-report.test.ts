@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { unescape } from 'node:querystring';
 import { describe, test } from 'vitest';
-import { callEndedOf, finalActionOf, hungUpByOf } from '../../src/pbx/freeswitch/fs-end-report.js';
+import { callEndedOf, finalActionOf, hungUpByOf, legOf } from '../../src/pbx/freeswitch/fs-end-report.js';
 import { jsonEvents, plainEvents } from '../support/fake-freeswitch/transcript.js';
 
 /** A recorded plain CHANNEL_HANGUP_COMPLETE, values decoded as the driver receives them. */
@@ -179,5 +179,26 @@ describe('finalActionOf: the route extension that ran, in the port\'s words', ()
   test('garbage that begins like a route is garbage too: null, never a wrong value', () => {
     // The Asterisk end report's rule (ari-end-report.test.ts: "anything unexpected becomes null").
     for (const v of ['defaultX', 'default; DROP', 'refused', 'refusedX']) assert.equal(finalActionOf(v), null, JSON.stringify(v));
+  });
+});
+
+describe("whose phone a channel is, from the shipped dialplan's variables on it (legOf)", () => {
+  // dtmf-survey.txt: the customer's leg (A, 048fc021) went on to play_and_get_digits after the
+  // agent's BYE: what the shipped [callpolicy-survey] does, which marks the channel kind=survey.
+  const customer = jsonEnd('dtmf-survey.txt', '048fc021-99ff-4bd1-a89c-2cd5dc88997d');
+
+  test('a customer\'s call from the trunk (kind inbound) is the customer\'s leg; an agent\'s call is the agent\'s', () => {
+    assert.equal(legOf({ ...customer, variable_callpolicy_kind: 'inbound' }), 'customer');
+    assert.equal(legOf({ ...customer, variable_callpolicy_kind: 'outbound' }), 'agent');
+    assert.equal(legOf({ ...customer, variable_callpolicy_kind: 'customer-id' }), 'agent');
+  });
+
+  test('an inbound call whose channel went on to the survey: the customer\'s leg, and the agent hung up first', () => {
+    const surveyed = { ...customer, variable_callpolicy_kind: 'survey', variable_callpolicy_direction: 'inbound' };
+    assert.equal(legOf(surveyed), 'customer');
+    const end = callEndedOf(surveyed);
+    assert.equal(end.hungUpBy, 'agent');
+    assert.equal(end.id, '048fc021-99ff-4bd1-a89c-2cd5dc88997d');
+    assert.ok(end.answeredAt instanceof Date);
   });
 });

@@ -134,20 +134,19 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
   let control: ControlLink | undefined;
   let serverUp = false;
   let controlUp = false;
-  /** Calls whose end we report: id -> whose phone the channel is. */
-  const following = new Map<string, 'agent' | 'customer'>();
+  /** Calls whose end we report. */
+  const following = new Set<string>();
 
   const linkState = (): LinkState => (serverUp && controlUp ? 'up' : serverUp || controlUp ? 'connecting' : 'down');
 
   const onEnd = (event: EslEvent) => {
     const id = event['Unique-ID'];
     if (!id) return;
-    const leg = following.get(id);
-    if (!leg) return;
+    if (!following.has(id)) return;
     following.delete(id);
     let info: CallEnded;
     try {
-      info = callEndedOf(event, leg);
+      info = callEndedOf(event);
     } catch (err) {
       log.warn({ err: (err as Error).message, id }, 'FreeSWITCH hang-up event not understood');
       return;
@@ -260,7 +259,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       void decide(sock, [], 'ivr').catch(() => undefined);
       return;
     }
-    following.set(sock.uuid, inbound ? 'customer' : 'agent');
+    following.add(sock.uuid);
     const deadline: Deadline = { passed: false, acting: false };
     const timer = setTimeout(() => {
       if (sock.closed) return;
@@ -359,7 +358,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       for (const id of callIds) {
         const exists = /^[0-9a-fA-F-]{1,64}$/.test(id) && (await control!.api(`uuid_exists ${id}`)).trim() === 'true';
         if (exists) {
-          following.set(id, following.get(id) ?? 'agent');
+          following.add(id);
           result.following.push(id);
         } else {
           following.delete(id);

@@ -63,8 +63,18 @@ export function hungUpByOf(event: EslEvent, thisLeg: 'agent' | 'customer'): Hung
   return 'pbx';
 }
 
-/** The end of the channel `event` describes (its own Unique-ID). `leg`: whose phone this channel is. */
-export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer'): CallEnded {
+/**
+ * Whose phone a call's channel is, from the variables the shipped dialplan set on it: a customer's
+ * call from the trunk (callpolicy_kind inbound, or survey on an inbound call's own channel), else
+ * an agent's. Read from the event, so a call followed after a restart is told apart too.
+ */
+export function legOf(event: EslEvent): 'agent' | 'customer' {
+  const kind = event.variable_callpolicy_kind;
+  return kind === 'inbound' || (kind === 'survey' && event.variable_callpolicy_direction === 'inbound') ? 'customer' : 'agent';
+}
+
+/** The end of the channel `event` describes (its own Unique-ID); `leg`: whose phone it is (default: legOf). */
+export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer' = legOf(event)): CallEnded {
   const answeredAt = micros(event.variable_answer_uepoch);
   const q850 = Number(event.variable_hangup_cause_q850);
   const dial = event.variable_DIALSTATUS;
@@ -77,7 +87,8 @@ export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer'): CallEnd
     talkSeconds: answeredAt && Number.isFinite(billsec) ? billsec : null,
     dialStatus: dial ? (DIAL_STATUS[dial] ?? dial) : null,
     finalAction: finalActionOf(event[`variable_${OUTCOME_VAR}`]),
-    hungUpBy: hungUpByOf(event, leg),
+    // A channel that went on to the survey: the agent had hung up first (nothing else leads there).
+    hungUpBy: event.variable_callpolicy_kind === 'survey' ? 'agent' : hungUpByOf(event, leg),
     noAnswerRoute: noAnswerRouteOf(event[`variable_${NO_ANSWER_ROUTE_VAR}`]),
   };
 }
