@@ -1,5 +1,6 @@
 import { startAdapter } from './adapter.js';
 import { ConfigError, loadEnv } from './config/env.js';
+import { startStallWatchdog } from './health/stall-watchdog.js';
 import { createLogger } from './log.js';
 import { DataDirLockedError } from './store/data-dir-lock.js';
 
@@ -26,6 +27,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // On FreeSWITCH nothing on the PBX side bounds a call held by a stuck process (see
+  // stall-watchdog.ts). Started once up: loading the phone data at start may block longer.
+  if (env.pbx === 'freeswitch' && env.freeswitch.stallKillMs > 0) startStallWatchdog(env.freeswitch.stallKillMs);
   const source = adapter.policySource();
   logger.info(
     { http: `${env.http.host}:${env.http.port}`, database: adapter.db.kind, databaseStatus: adapter.databaseStatus(), policy: source.kind },

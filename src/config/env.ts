@@ -29,6 +29,8 @@ const envSchema = z
     CALLPOLICY_SOCKET_PORT: z.coerce.number().int().min(0).max(65535).default(8084),
     /** FreeSWITCH: the longest a call waits for a decision (the adapter enforces it; Asterisk's dialplan does its own). */
     CALLPOLICY_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(2000),
+    /** FreeSWITCH: the process kills itself when its event loop is stuck this long (0: never). */
+    CALLPOLICY_STALL_KILL_MS: z.coerce.number().int().min(0).max(60_000).default(1500),
     DATABASE_URL: z.string().min(1).optional(),
     DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
@@ -73,6 +75,8 @@ export interface AppEnv {
     listenHost: string;
     listenPort: number;
     decisionTimeoutMs: number;
+    /** The event loop stuck this long kills the process (0: off). */
+    stallKillMs: number;
   };
   ari: { url: string; user: string; password: string; app: string; requestTimeoutMs: number };
   databaseUrl: string | undefined;
@@ -146,6 +150,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
       listenHost: e.CALLPOLICY_SOCKET_HOST,
       listenPort: e.CALLPOLICY_SOCKET_PORT,
       decisionTimeoutMs: e.CALLPOLICY_DECISION_TIMEOUT_MS,
+      stallKillMs: e.CALLPOLICY_STALL_KILL_MS,
     },
     ari: { url: e.ARI_URL, user: e.ARI_USER, password: password ?? '', app: e.ARI_APP, requestTimeoutMs: e.ARI_REQUEST_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
