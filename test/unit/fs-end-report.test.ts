@@ -1,5 +1,5 @@
 // What a FreeSWITCH CHANNEL_HANGUP_COMPLETE says about a call's end (fs-end-report.ts), read from the
-// events recorded on a real FreeSWITCH 1.10.12 (../shared/freeswitch-esl/). The expected values are
+// events recorded on a real FreeSWITCH 1.10.12 (test/fixtures/freeswitch-esl/). The expected values are
 // the recordings' own facts (quoted below from the transcripts and their notes), not the function's.
 import assert from 'node:assert/strict';
 import { unescape } from 'node:querystring';

@@ -1,5 +1,5 @@
 // The transcript reader of the fake FreeSWITCH (test/support/fake-freeswitch/transcript.ts) read
-// against the recordings themselves (../shared/freeswitch-esl/, FreeSWITCH 1.10.12), and the fake's
+// against the recordings themselves (test/fixtures/freeswitch-esl/, FreeSWITCH 1.10.12), and the fake's
 // URL encoding of plain-format values against what FreeSWITCH really encoded.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

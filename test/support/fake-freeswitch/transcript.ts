@@ -1,4 +1,5 @@
-// Reads the ESL wire transcripts recorded from a real FreeSWITCH 1.10.12 (../shared/freeswitch-esl/)
+// Reads the ESL wire transcripts recorded from a real FreeSWITCH 1.10.12 (test/fixtures/freeswitch-esl/,
+// a copy of the team's ../shared/freeswitch-esl/ kept in the repository so a clean clone has them)
 // back into the bytes that crossed the wire, split into ESL frames. The fake FreeSWITCH sends
 // these frames (with a call's own ids and numbers put in), so what the driver is tested on is
 // what FreeSWITCH really sent, not a hand-written approximation.
@@ -6,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-export const TRANSCRIPT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/freeswitch-esl');
+export const TRANSCRIPT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/freeswitch-esl');
 
 export type Direction = 'client' | 'server';
 
