@@ -9,6 +9,7 @@ import { createSurveyFlow } from './flows/survey-flow.js';
 import { protectionForPolicy } from './protection/number-protection.js';
 import { createCallFactsLookup } from './store/call-facts.js';
 import { startHealthServer } from './health/health-server.js';
+import { createMetrics } from './health/metrics.js';
 import type { Logger } from './log.js';
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { createLocator, preloadGeocodeData } from './phone/index.js';
@@ -182,21 +183,36 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     // Calls in progress (and just ended by their agent), so a survey knows whose call it follows.
     const recent = createRecentCalls();
     stopRecent = () => recent.close();
-    const recording: CallRecorder = {
-      ...records,
-      recordDecision(row) {
-        recent.decided(row.channelId, { agentId: row.agentId ?? null, customerE164: row.customerE164 ?? null });
-        records.recordDecision(row);
-      },
-      recordEnd(end) {
-        recent.ended(end.channelId, { answered: end.answeredAt !== null, hungUpBy: end.hungUpBy });
-        records.recordEnd(end);
-      },
-    };
     // One protection for both directions: one cache of the customer-ID interface.
     const protection = protectionForPolicy({ customerIdAuth: env.customerIdAuth });
     // The records name the PBX the calls' ids belong to.
     const pbxName = env.pbx;
+    let port: CallControlPort | undefined;
+    const metrics = createMetrics({
+      pbx: pbxName,
+      pbxLink: () => port?.linkState() ?? 'down',
+      database: () => health.status(),
+      records: () => records.stats(),
+      customerIdInterface: () => protection(policy!.protection).stats(),
+      memoryMode: () => policy!.memory.mode,
+    });
+    const recording: CallRecorder = {
+      ...records,
+      recordDecision(row) {
+        recent.decided(row.channelId, { agentId: row.agentId ?? null, customerE164: row.customerE164 ?? null });
+        metrics.decided(row);
+        records.recordDecision(row);
+      },
+      recordEnd(end) {
+        recent.ended(end.channelId, { answered: end.answeredAt !== null, hungUpBy: end.hungUpBy });
+        metrics.ended(end);
+        records.recordEnd(end);
+      },
+      recordSurvey(row) {
+        metrics.surveyed(row);
+        records.recordSurvey(row);
+      },
+    };
     const flow = createOutboundFlow({
       policy: () => policy!,
       protection,
@@ -204,8 +220,9 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       recorder: recording,
       logger,
       pbx: pbxName,
+      added: (micros) => metrics.added('outbound', micros),
     });
-    const port = opts.port ?? (env.pbx === 'freeswitch' ? createFreeswitchCallControl({ ...env.freeswitch, logger }) : createAriCallControl({ ...env.ari, logger }));
+    port = opts.port ?? (env.pbx === 'freeswitch' ? createFreeswitchCallControl({ ...env.freeswitch, logger }) : createAriCallControl({ ...env.ari, logger }));
     startedPort = port;
     const inbound = createInboundFlow({
       policy: () => policy!,
@@ -213,17 +230,18 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       lookUp: createCallMemoryLookup(db.db),
       // While the database is known to be down, no look-up is tried: the call goes to the IVR at once.
       databaseUp: () => health.status() === 'up',
-      endpointStatus: (endpoint) => port.endpointStatus(endpoint),
+      endpointStatus: (endpoint) => port!.endpointStatus(endpoint),
       recorder: recording,
       logger,
       pbx: pbxName,
+      added: (micros) => metrics.added('inbound', micros),
     });
     const factsFromRecord = createCallFactsLookup(db.db, pbxName);
     const survey = createSurveyFlow({
       policy: () => policy!,
       // A call this process decided is in memory; one decided before a restart is in its record.
       callFacts: async (callId) => recent.get(callId) ?? (health.status() === 'up' ? factsFromRecord(callId) : null),
-      recorder: records,
+      recorder: recording,
       logger,
       pbx: pbxName,
     });
@@ -242,7 +260,11 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       void checkOpenCalls().catch((err: unknown) => logger.debug({ err: describeDbError(err) }, 'open call records not checked; will try again'));
     db.onConnectionChange((state) => state === 'up' && port.linkState() === 'up' && check());
     // Ends of both directions go through the outbound flow, which holds back an end that overtakes its decision.
-    const connected = port.start({ outbound: flow.handle, inbound: inbound.handle, survey: survey.handle, ended: flow.ended, linked: check });
+    const linked = () => {
+      metrics.linked();
+      check();
+    };
+    const connected = port.start({ outbound: flow.handle, inbound: inbound.handle, survey: survey.handle, ended: flow.ended, linked });
     connected.catch((err: Error) => logger.error({ err: err.message }, 'PBX link failed'));
 
     let server: Server | undefined;
@@ -257,6 +279,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
           const p = protection(policy!.protection);
           return { mode: p.mode, customerIdInterface: p.stats() };
         },
+        metrics,
       });
     }
 

@@ -24,6 +24,8 @@ export interface InboundFlowDeps {
   now?: () => number;
   /** Number protection for the policy's settings (default: built from them, without the interface's secret). */
   protection?: (settings: ProtectionSettings) => NumberProtection;
+  /** Told, per call, the time the adapter added: its decision plus the PBX taking the route (metrics). */
+  added?: (micros: number) => void;
 }
 
 /** What routing an inbound call needs: the policy, the look-up, the PBX's word on an agent. */
@@ -132,6 +134,7 @@ export function createInboundFlow(deps: InboundFlowDeps) {
         await call.toIvr({ protect }).catch((e: Error) => log.error({ err: e.message }, 'cannot release the call'));
       }
     }
+    deps.added?.(Math.round((performance.now() - started) * 1000));
   }
 
   return { handle };

@@ -20,6 +20,8 @@ export interface OutboundFlowDeps {
   random?: Random;
   /** Number protection for the policy's settings (default: built from them, without the interface's secret). */
   protection?: (settings: ProtectionSettings) => NumberProtection;
+  /** Told, per call, the time the adapter added: its decision plus the PBX taking it (metrics). */
+  added?: (micros: number) => void;
 }
 
 type Outcome = Pick<NewCallRecord, 'action' | 'reason' | 'customerE164' | 'callerId' | 'strategy' | 'tier' | 'fallback' | 'candidates' | 'agentId'>;
@@ -158,6 +160,7 @@ export function createOutboundFlow(deps: OutboundFlowDeps) {
     }
 
     const pbxMicros = Math.round((performance.now() - releaseStarted) * 1000);
+    deps.added?.(decisionMicros + pbxMicros);
     const { dial: _dial, refuseId, ...record } = outcome;
     // Not placed: the agent heard why; the administrator reads it here (the ID is not the number).
     if (refuseId) log().warn({ customerId: refuseId.id, why: refuseId.why, reason: refuseId.reason }, 'call by customer ID not placed');

@@ -12,6 +12,8 @@ export interface HealthSource {
   policySource(): { kind: 'database' | 'snapshot' | 'empty'; at: Date | null };
   /** Number protection's mode and, in customer-id mode, the interface's counters (for /status); absent: not reported. */
   protection?(): { mode: string; customerIdInterface: object | null };
+  /** GET /metrics (Prometheus text format); absent: 404. */
+  metrics?: { contentType: string; text(): Promise<string> };
 }
 
 /**
@@ -24,6 +26,14 @@ export interface HealthSource {
  */
 export function startHealthServer(host: string, port: number, source: HealthSource): Promise<Server> {
   const server = createServer((req, res) => {
+    if (req.url === '/metrics' && source.metrics) {
+      const m = source.metrics;
+      m.text().then(
+        (text) => res.writeHead(200, { 'content-type': m.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'metrics-failed', message: err.message })),
+      );
+      return;
+    }
     const link = source.pbxLink();
     const database = source.database();
     let code = 200;
@@ -51,7 +61,7 @@ export function startHealthServer(host: string, port: number, source: HealthSour
       if (source.protection) body.protection = source.protection();
       body.memory = { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
     } else if (req.url !== '/healthz') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not-found', message: 'try /healthz or /status' }));
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not-found', message: 'try /healthz, /status or /metrics' }));
       return;
     }
     res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));

@@ -85,13 +85,13 @@ export interface InProcessAdapter {
 }
 
 /** The adapter in this process, over ARI, on a fresh PostgreSQL database and data folder. */
-export async function startInProcessAdapter(opts: { env?: Record<string, string>; logger?: ReturnType<typeof createLogger> } = {}): Promise<InProcessAdapter> {
+export async function startInProcessAdapter(opts: { env?: Record<string, string>; logger?: ReturnType<typeof createLogger>; /** Serve /healthz, /status and /metrics on a free port (adapter.httpPort). */ http?: boolean } = {}): Promise<InProcessAdapter> {
   const ienv = integrationEnv();
   const db = await createTempDatabase(ienv.databaseUrl);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'callpolicy-it-'));
-  const env = loadEnv({ ARI_URL: ienv.ariUrl, ARI_USER: ienv.ariUser, ARI_PASSWORD: ienv.ariPassword, ARI_APP: ienv.ariApp, DATABASE_URL: db.url, CALLPOLICY_DATA_DIR: dataDir, ...opts.env });
+  const env = loadEnv({ ARI_URL: ienv.ariUrl, ARI_USER: ienv.ariUser, ARI_PASSWORD: ienv.ariPassword, ARI_APP: ienv.ariApp, DATABASE_URL: db.url, CALLPOLICY_DATA_DIR: dataDir, ...(opts.http ? { HTTP_PORT: '0' } : {}), ...opts.env });
   const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const adapter = await startAdapter(env, logger, { http: false, port: ariPort({ logger }) });
+  const adapter = await startAdapter(env, logger, { http: opts.http ?? false, port: ariPort({ logger }) });
   await adapter.connected;
   const locator = createLocator();
   return {
