@@ -12,6 +12,8 @@ command -v pg_isready >/dev/null || need_apt+=(postgresql)
 # Survey prompts: text is spoken by espeak-ng, audio is converted by sox when a policy is applied.
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
+# The shipped systemd unit is checked with systemd-analyze (verify, security --offline).
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}"
   apt-get update -qq
