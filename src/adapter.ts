@@ -10,6 +10,8 @@ import { protectionForPolicy } from './protection/number-protection.js';
 import { createCallFactsLookup } from './store/call-facts.js';
 import { startHealthServer } from './health/health-server.js';
 import { createMetrics } from './health/metrics.js';
+import { startApiServer } from './api/api-server.js';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from './log.js';
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { createLocator, preloadGeocodeData } from './phone/index.js';
@@ -24,7 +26,7 @@ import { coalesce } from './store/coalesce.js';
 import { openDatabase, type Database } from './store/database.js';
 import { createDatabaseHealth, type DatabaseStatus } from './store/database-health.js';
 import { describeDbError, isConnectionError } from './store/db-errors.js';
-import { EMPTY_POLICY_ROWS, buildRuntimePolicy, readPolicyRows, type RuntimePolicy } from './store/load-policy.js';
+import { EMPTY_POLICY_ROWS, buildRuntimePolicy, numbersMasked, readPolicyRows, type RuntimePolicy } from './store/load-policy.js';
 import { readPolicySnapshot, writePolicySnapshot } from './store/policy-snapshot.js';
 import type { RecordQueueStats } from './store/record-queue.js';
 
@@ -54,6 +56,8 @@ export interface Adapter {
   connected: Promise<void>;
   /** The port /healthz listens on (HTTP_PORT=0 picks a free one); undefined without HTTP. */
   httpPort: number | undefined;
+  /** The API's port (API_PORT=0 picks a free one); undefined when the API is off (no admin token, or no HTTP). */
+  apiPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -283,6 +287,11 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       });
     }
 
+    let api: FastifyInstance | undefined;
+    if (opts.http !== false && env.api.adminToken) {
+      api = await startApiServer(env.api.host, env.api.port, { db: db.db, adminToken: env.api.adminToken, masked: () => numbersMasked(policy!), logger });
+    }
+
     return {
       db,
       port,
@@ -294,6 +303,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       recordStats: () => records.stats(),
       connected,
       httpPort: (server?.address() as AddressInfo | null)?.port,
+      apiPort: (api?.server.address() as AddressInfo | null)?.port,
       async stop() {
         stopped = true;
         clearTimeout(recovery);
@@ -304,6 +314,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
         );
         records.close();
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        await api?.close();
         await db.close();
       },
     };

@@ -48,6 +48,11 @@ const envSchema = z
     /** Number protection: the value of the customer-ID interface's authentication header (policy: protection.customerId.authHeader). */
     CALLPOLICY_CUSTOMER_ID_AUTH: z.string().min(1).optional(),
     CALLPOLICY_CUSTOMER_ID_AUTH_FILE: z.string().min(1).optional(),
+    /** The HTTP API: on only with an admin token (a secret: from here or a file). */
+    CALLPOLICY_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    CALLPOLICY_API_TOKEN_FILE: z.string().min(1).optional(),
+    API_HOST: z.string().default('127.0.0.1'),
+    API_PORT: z.coerce.number().int().min(0).max(65535).default(8097),
     HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8099),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +64,10 @@ const envSchema = z
   .refine((e) => !(e.FREESWITCH_ESL_PASSWORD && e.FREESWITCH_ESL_PASSWORD_FILE), {
     message: 'set FREESWITCH_ESL_PASSWORD or FREESWITCH_ESL_PASSWORD_FILE, not both',
     path: ['FREESWITCH_ESL_PASSWORD_FILE'],
+  })
+  .refine((e) => !(e.CALLPOLICY_API_TOKEN && e.CALLPOLICY_API_TOKEN_FILE), {
+    message: 'set CALLPOLICY_API_TOKEN or CALLPOLICY_API_TOKEN_FILE, not both',
+    path: ['CALLPOLICY_API_TOKEN_FILE'],
   })
   .refine((e) => !(e.CALLPOLICY_CUSTOMER_ID_AUTH && e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE), {
     message: 'set CALLPOLICY_CUSTOMER_ID_AUTH or CALLPOLICY_CUSTOMER_ID_AUTH_FILE, not both',
@@ -91,6 +100,8 @@ export interface AppEnv {
   /** Rendered survey prompts: `dir` is where this process writes them, `pbxDir` how the PBX names that folder. */
   prompts: { dir: string; pbxDir: string };
   http: { host: string; port: number };
+  /** The HTTP API; adminToken undefined: the API is off. */
+  api: { host: string; port: number; adminToken: string | undefined };
   /** The customer-ID interface's authentication header value (a secret: never logged). */
   customerIdAuth: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -133,6 +144,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
   const e = parsed.data;
   const password = secret('ARI_PASSWORD_FILE', e.ARI_PASSWORD, e.ARI_PASSWORD_FILE);
   const customerIdAuth = secret('CALLPOLICY_CUSTOMER_ID_AUTH_FILE', e.CALLPOLICY_CUSTOMER_ID_AUTH, e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE);
+  const apiToken = secret('CALLPOLICY_API_TOKEN_FILE', e.CALLPOLICY_API_TOKEN, e.CALLPOLICY_API_TOKEN_FILE);
+  if (apiToken !== undefined && apiToken.length < 16) throw new ConfigError('CALLPOLICY_API_TOKEN_FILE: the token must be at least 16 characters');
   const eslPassword = secret('FREESWITCH_ESL_PASSWORD_FILE', e.FREESWITCH_ESL_PASSWORD, e.FREESWITCH_ESL_PASSWORD_FILE);
   if (opts.requireAri !== false && e.CALLPOLICY_PBX === 'freeswitch' && !eslPassword) {
     throw new ConfigError('FREESWITCH_ESL_PASSWORD (or FREESWITCH_ESL_PASSWORD_FILE) is required: the password of event_socket.conf.xml');
@@ -167,6 +180,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
     configFile: e.CALLPOLICY_CONFIG,
     prompts: { dir: e.CALLPOLICY_PROMPT_DIR, pbxDir: e.CALLPOLICY_PROMPT_PBX_DIR ?? e.CALLPOLICY_PROMPT_DIR },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    api: { host: e.API_HOST, port: e.API_PORT, adminToken: apiToken || undefined },
     customerIdAuth: customerIdAuth || undefined,
     logLevel: e.LOG_LEVEL,
   };
