@@ -58,8 +58,10 @@ exten => _ivr-age[n]t-X.,1,Set(CALLPOLICY_AGENT=PJSIP/\${FILTER(0123456789,\${EX
  same => n,Hangup()
 
 ; The IVR (CALLPOLICY_IVR_CONTEXT): rings the IVR's phone, so a test sees which calls reached it.
+; With I: the IVR phone's answer would otherwise update the customer's connected line, a re-INVITE
+; to the trunk that the customer's sipp does not expect (a CI run lost a call to it).
 [ivr]
-exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30)
+exten => s,1,Dial(PJSIP/${IVR_PHONE.endpoint},30,I)
  same => n,Hangup()
 ; The README's recipe for number protection on calls the site's own IVR connects: "protected-agent-<endpoint>".
 exten => _protected-age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:16})},10,Ib(callpolicy-protect^s^1))
@@ -68,7 +70,7 @@ exten => _protected-age[n]t-X.,1,Dial(PJSIP/\${FILTER(0123456789,\${EXTEN:16})},
 ; Voicemail (CALLPOLICY_VOICEMAIL_CONTEXT): rings the voicemail's phone, the mailbox in the caller name.
 [test-voicemail]
 exten => _X.,1,Set(CALLERID(name)=voicemail \${EXTEN})
- same => n,Dial(PJSIP/${VOICEMAIL_PHONE.endpoint},30)
+ same => n,Dial(PJSIP/${VOICEMAIL_PHONE.endpoint},30,I)
  same => n,Hangup()
 `;
 
