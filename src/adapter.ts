@@ -191,10 +191,11 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     const protection = protectionForPolicy({ customerIdAuth: env.customerIdAuth });
     // The records name the PBX the calls' ids belong to.
     const pbxName = env.pbx;
-    let port: CallControlPort | undefined;
+    const port = opts.port ?? (env.pbx === 'freeswitch' ? createFreeswitchCallControl({ ...env.freeswitch, logger }) : createAriCallControl({ ...env.ari, logger }));
+    startedPort = port;
     const metrics = createMetrics({
       pbx: pbxName,
-      pbxLink: () => port?.linkState() ?? 'down',
+      pbxLink: () => port.linkState(),
       database: () => health.status(),
       records: () => records.stats(),
       customerIdInterface: () => protection(policy!.protection).stats(),
@@ -226,15 +227,13 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       pbx: pbxName,
       added: (micros) => metrics.added('outbound', micros),
     });
-    port = opts.port ?? (env.pbx === 'freeswitch' ? createFreeswitchCallControl({ ...env.freeswitch, logger }) : createAriCallControl({ ...env.ari, logger }));
-    startedPort = port;
     const inbound = createInboundFlow({
       policy: () => policy!,
       protection,
       lookUp: createCallMemoryLookup(db.db),
       // While the database is known to be down, no look-up is tried: the call goes to the IVR at once.
       databaseUp: () => health.status() === 'up',
-      endpointStatus: (endpoint) => port!.endpointStatus(endpoint),
+      endpointStatus: (endpoint) => port.endpointStatus(endpoint),
       recorder: recording,
       logger,
       pbx: pbxName,

@@ -6,6 +6,7 @@ import { placeCall, startAgentPhone, startTrunk, type Trunk } from '../sandbox/s
 import { assertNoChannelsLeft } from './ari-checks.js';
 import { callThrough, startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
+import { parseSamples, sampleSum } from '../support/prom-text.js';
 import { AGENT_ONE, CUSTOMER_PORT, IVR_PHONE, TRUNK_PORT } from './topology.js';
 
 const POLICY = `
@@ -38,17 +39,8 @@ async function scrape(): Promise<(name: string, labels?: Record<string, string>)
   const res = await fetch(`http://127.0.0.1:${running.adapter.httpPort}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-  const text = await res.text();
-  return (name, labels = {}) => {
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!m || m[1] !== name) continue;
-      const have = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-      if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-    }
-    return sum;
-  };
+  const samples = parseSamples(await res.text());
+  return (name, labels = {}) => sampleSum(samples, name, labels);
 }
 
 test('outbound calls, an inbound call and the link: the counters, histograms and gauges move', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import { createMetrics } from '../../src/health/metrics.js';
 import type { NewCallRecord } from '../../src/store/call-records.js';
+import { parseSamples } from '../support/prom-text.js';
 
 const row = (over: Partial<NewCallRecord>): NewCallRecord => ({ direction: 'outbound', pbx: 'asterisk', channelId: 'c1', action: 'dial', reason: 'ok', decidedAt: new Date(), ...over });
 
@@ -18,13 +19,12 @@ test('decisions, fallbacks, memory results, survey outcomes and the scrape-time 
   m.added('outbound', 2500);
   m.linked();
   let text = await m.text();
-  // A sample as written here (name{labels} value), matched whatever order the labels come in.
-  const key = (sample: string) => {
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(sample)!;
-    const labels = [...(m[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => `${x[1]}=${x[2]}`).sort();
-    return `${m[1]} ${labels.join(',')} ${m[3]}`;
+  // A sample as written here (name{labels} value): present with exactly those labels and that value.
+  const has = (sample: string) => {
+    const [want] = parseSamples(sample);
+    const found = parseSamples(text).some((s) => s.name === want!.name && s.value === want!.value && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(want!.labels).sort()));
+    assert.ok(found, `missing: ${sample}\n${text}`);
   };
-  const has = (s: string) => assert.ok(text.split('\n').filter((l) => l && !l.startsWith('#')).map(key).includes(key(s)), `missing: ${s}\n${text}`);
   has('callpolicy_calls_total{direction="outbound",strategy="area",tier="region",action="dial",pbx="freeswitch"} 1');
   has('callpolicy_fallbacks_total{strategy="area",tier="region",pbx="freeswitch"} 1');
   has('callpolicy_decision_seconds_count{direction="outbound",pbx="freeswitch"} 2');

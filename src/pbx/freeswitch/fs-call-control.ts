@@ -48,7 +48,6 @@ export interface FreeswitchOptions {
 export const FS_VARS = {
   kind: 'callpolicy_kind',
   trunk: 'callpolicy_trunk',
-  agent: 'callpolicy_agent',
   route: 'callpolicy_route',
   destination: 'callpolicy_dest',
   survey: 'callpolicy_survey',
@@ -62,6 +61,9 @@ export const FS_VARS = {
   wait: 'callpolicy_wait',
   then: 'callpolicy_then',
   offer: 'callpolicy_offer',
+  surveyDirection: 'callpolicy_direction',
+  surveyCall: 'callpolicy_call',
+  surveyAgent: 'callpolicy_agent_endpoint',
 } as const;
 
 /** The route extensions of [callpolicy-route] the adapter may choose (callpolicy_route). */
@@ -105,21 +107,18 @@ const decoded = (data: Readonly<Record<string, string>>, name: string) => data[`
 
 /** The agent's endpoint as the policy names it on FreeSWITCH: user/<extension>. */
 function agentEndpointOf(data: Readonly<Record<string, string>>): string {
-  const named = decoded(data, FS_VARS.agent);
-  if (named) return named;
-  const user = data['Caller-Username'] || data['variable_sip_from_user'] || data['Caller-Caller-ID-Number'] || '';
-  return `user/${user}`;
+  return `user/${data['Caller-Username'] || data['variable_sip_from_user'] || data['Caller-Caller-ID-Number'] || ''}`;
 }
 
 /**
  * An agent's state from FreeSWITCH: registered (sofia_contact finds a contact for the user in the
  * switch's default domain) and in a call (a channel of that user exists). Only user/<id> endpoints.
  */
-async function endpointStatusOf(control: ControlLink, endpoint: string): Promise<EndpointStatus> {
+async function endpointStatusOf(control: ControlLink, domainOf: () => Promise<string>, endpoint: string): Promise<EndpointStatus> {
   const m = /^user\/([A-Za-z0-9_.-]{1,64})$/.exec(endpoint);
   if (!m) return { reachable: false, inCall: false };
   const user = m[1]!;
-  const domain = (await control.api('global_getvar domain')).trim();
+  const domain = await domainOf();
   const contact = (await control.api(`sofia_contact */${user}@${domain}`)).trim();
   const channels = JSON.parse((await control.api('show channels as json')).trim() || '{}') as { rows?: { name?: string; presence_id?: string }[] };
   const mine = (channels.rows ?? []).some((r) => r.presence_id?.startsWith(`${user}@`) || (r.name ?? '').includes(`/${user}@`));
@@ -134,6 +133,16 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
   let control: ControlLink | undefined;
   let serverUp = false;
   let controlUp = false;
+  /** The switch's default domain, asked once per control link (an inbound call's agent look-up needs it). */
+  let domain: Promise<string> | undefined;
+  const switchDomain = () =>
+    (domain ??= control!.api('global_getvar domain').then(
+      (d) => d.trim(),
+      (err: unknown) => {
+        domain = undefined; // asked again next time
+        throw err;
+      },
+    ));
   /** Calls whose end we report. */
   const following = new Set<string>();
 
@@ -292,7 +301,8 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
     })();
   }
 
-  const surveyLeg = (sock: DecisionSocket) => surveyLegOf(sock, { direction: decoded(sock.data, 'callpolicy_direction'), callId: decoded(sock.data, 'callpolicy_call'), agentEndpoint: decoded(sock.data, 'callpolicy_agent_endpoint') });
+  const surveyLeg = (sock: DecisionSocket) =>
+    surveyLegOf(sock, { direction: decoded(sock.data, FS_VARS.surveyDirection), callId: decoded(sock.data, FS_VARS.surveyCall), agentEndpoint: decoded(sock.data, FS_VARS.surveyAgent) });
 
   function onSurvey(sock: DecisionSocket): void {
     if (!handlers?.survey) {
@@ -339,6 +349,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
         },
         onDown: (why) => {
           controlUp = false;
+          domain = undefined;
           log.warn({ why }, 'FreeSWITCH event socket down; reconnecting (calls are still decided)');
         },
       });
@@ -368,7 +379,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       return result;
     },
     async endpointStatus(endpoint): Promise<EndpointStatus> {
-      return endpointStatusOf(control!, endpoint);
+      return endpointStatusOf(control!, switchDomain, endpoint);
     },
   };
   return port;
