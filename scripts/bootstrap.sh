@@ -14,6 +14,8 @@ command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
 # The shipped systemd unit is checked with systemd-analyze (verify, security --offline).
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+# The dashboard is tested in a real headless browser (driven by playwright-core).
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}"
   apt-get update -qq

@@ -11,6 +11,8 @@ import { createCallFactsLookup } from './store/call-facts.js';
 import { startHealthServer } from './health/health-server.js';
 import { createMetrics } from './health/metrics.js';
 import { startApiServer } from './api/api-server.js';
+import { createAuthenticator } from './api/auth.js';
+import { createPolicyEditor } from './admin/policy-editor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from './log.js';
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
@@ -288,7 +290,28 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
 
     let api: FastifyInstance | undefined;
     if (opts.http !== false && env.api.adminToken) {
-      api = await startApiServer(env.api.host, env.api.port, { db: db.db, adminToken: env.api.adminToken, masked: () => numbersMasked(policy!), logger });
+      const authenticate = createAuthenticator({ adminToken: env.api.adminToken, agentTokens: env.api.agentTokens });
+      const editor = createPolicyEditor({
+        db: db.db,
+        locate: (n) => locator.locate(n),
+        prompts: env.prompts,
+        // Other adapters on this database hear the NOTIFY; this one has the new policy before it answers.
+        changed: async () => {
+          await db.notify(POLICY_CHANGED_CHANNEL);
+          await reload();
+        },
+      });
+      api = await startApiServer(env.api.host, env.api.port, {
+        db: db.db,
+        authenticate: (token) => (token ? authenticate(token) : null),
+        masked: () => numbersMasked(policy!),
+        policy: () => policy!,
+        editor,
+        locate: (n) => locator.locate(n),
+        endpointStatus: (endpoint) => port.endpointStatus(endpoint),
+        databaseUp: () => health.status() === 'up',
+        logger,
+      });
     }
 
     return {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
+import { parseAgentTokens } from '../api/auth.js';
 
 const absoluteDir = (what: string) =>
   z
@@ -8,7 +9,7 @@ const absoluteDir = (what: string) =>
     .refine((d) => posix.isAbsolute(d) && !/[\0\r\n]/.test(d), `${what} must be an absolute path like /var/lib/asterisk/sounds/callpolicy`);
 
 /** Connection settings: from the environment only, parsed once at start-up. */
-const envSchema = z
+export const envSchema = z
   .object({
     /** Which PBX the adapter attaches to. */
     CALLPOLICY_PBX: z.enum(['asterisk', 'freeswitch']).default('asterisk'),
@@ -51,6 +52,11 @@ const envSchema = z
     /** The HTTP API: on only with an admin token (a secret: from here or a file). */
     CALLPOLICY_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
     CALLPOLICY_API_TOKEN_FILE: z.string().min(1).optional(),
+    /** Agent tokens for the API's /api/v1/me routes: `<agent id>:<token>` entries (secrets: from here or a file). */
+    CALLPOLICY_AGENT_TOKENS: z.string().min(1).optional(),
+    CALLPOLICY_AGENT_TOKENS_FILE: z.string().min(1).optional(),
+    /** Where the CLI reaches a running adapter's API (with CALLPOLICY_API_TOKEN). */
+    CALLPOLICY_API_URL: z.url({ message: 'must be a URL like http://127.0.0.1:8097' }).default('http://127.0.0.1:8097'),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(8097),
     HTTP_HOST: z.string().default('127.0.0.1'),
@@ -68,6 +74,10 @@ const envSchema = z
   .refine((e) => !(e.CALLPOLICY_API_TOKEN && e.CALLPOLICY_API_TOKEN_FILE), {
     message: 'set CALLPOLICY_API_TOKEN or CALLPOLICY_API_TOKEN_FILE, not both',
     path: ['CALLPOLICY_API_TOKEN_FILE'],
+  })
+  .refine((e) => !(e.CALLPOLICY_AGENT_TOKENS && e.CALLPOLICY_AGENT_TOKENS_FILE), {
+    message: 'set CALLPOLICY_AGENT_TOKENS or CALLPOLICY_AGENT_TOKENS_FILE, not both',
+    path: ['CALLPOLICY_AGENT_TOKENS_FILE'],
   })
   .refine((e) => !(e.CALLPOLICY_CUSTOMER_ID_AUTH && e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE), {
     message: 'set CALLPOLICY_CUSTOMER_ID_AUTH or CALLPOLICY_CUSTOMER_ID_AUTH_FILE, not both',
@@ -101,7 +111,15 @@ export interface AppEnv {
   prompts: { dir: string; pbxDir: string };
   http: { host: string; port: number };
   /** The HTTP API; adminToken undefined: the API is off. */
-  api: { host: string; port: number; adminToken: string | undefined };
+  api: {
+    host: string;
+    port: number;
+    adminToken: string | undefined;
+    /** token -> agent id */
+    agentTokens: ReadonlyMap<string, string>;
+    /** Where the CLI reaches a running adapter's API. */
+    url: string;
+  };
   /** The customer-ID interface's authentication header value (a secret: never logged). */
   customerIdAuth: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -146,6 +164,16 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
   const customerIdAuth = secret('CALLPOLICY_CUSTOMER_ID_AUTH_FILE', e.CALLPOLICY_CUSTOMER_ID_AUTH, e.CALLPOLICY_CUSTOMER_ID_AUTH_FILE);
   const apiToken = secret('CALLPOLICY_API_TOKEN_FILE', e.CALLPOLICY_API_TOKEN, e.CALLPOLICY_API_TOKEN_FILE);
   if (apiToken !== undefined && apiToken.length < 16) throw new ConfigError('CALLPOLICY_API_TOKEN_FILE: the token must be at least 16 characters');
+  const agentTokensText = secret('CALLPOLICY_AGENT_TOKENS_FILE', e.CALLPOLICY_AGENT_TOKENS, e.CALLPOLICY_AGENT_TOKENS_FILE);
+  let agentTokens: ReadonlyMap<string, string> = new Map();
+  if (agentTokensText) {
+    if (!apiToken) throw new ConfigError('CALLPOLICY_AGENT_TOKENS: agent tokens need the API, which is on only with CALLPOLICY_API_TOKEN (or _FILE)');
+    try {
+      agentTokens = parseAgentTokens(agentTokensText, e.CALLPOLICY_AGENT_TOKENS_FILE ?? 'CALLPOLICY_AGENT_TOKENS', apiToken);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
   const eslPassword = secret('FREESWITCH_ESL_PASSWORD_FILE', e.FREESWITCH_ESL_PASSWORD, e.FREESWITCH_ESL_PASSWORD_FILE);
   if (opts.requireAri !== false && e.CALLPOLICY_PBX === 'freeswitch' && !eslPassword) {
     throw new ConfigError('FREESWITCH_ESL_PASSWORD (or FREESWITCH_ESL_PASSWORD_FILE) is required: the password of event_socket.conf.xml');
@@ -180,7 +208,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
     configFile: e.CALLPOLICY_CONFIG,
     prompts: { dir: e.CALLPOLICY_PROMPT_DIR, pbxDir: e.CALLPOLICY_PROMPT_PBX_DIR ?? e.CALLPOLICY_PROMPT_DIR },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
-    api: { host: e.API_HOST, port: e.API_PORT, adminToken: apiToken || undefined },
+    api: { host: e.API_HOST, port: e.API_PORT, adminToken: apiToken || undefined, agentTokens, url: e.CALLPOLICY_API_URL },
     customerIdAuth: customerIdAuth || undefined,
     logLevel: e.LOG_LEVEL,
   };

@@ -298,6 +298,19 @@ export function parsePolicyFile(text: string, file: string): PolicyFile {
 }
 
 /**
+ * Checks a policy given as data (the API's JSON, an edit of the exported policy) exactly as a
+ * file is checked; throws PolicyFileError naming each field by its path.
+ */
+export function checkPolicyObject(value: unknown, source: string): PolicyFile {
+  const describe = (i: Issue) => `${formatPath(i.path)}: ${i.message}`;
+  const parsed = policyFileSchema.safeParse(value ?? {});
+  if (!parsed.success) throw new PolicyFileError(source, parsed.error.issues.map((i) => describe({ path: i.path as (string | number)[], message: i.message })));
+  const cross = crossCheck(parsed.data);
+  if (cross.length > 0) throw new PolicyFileError(source, cross.map(describe));
+  return parsed.data;
+}
+
+/**
  * YAML reads an unquoted key like 1 as a number, which then arrives as the string "1": a survey
  * key must be a quoted DTMF character, so a number key is named here, with its own line.
  */

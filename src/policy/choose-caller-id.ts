@@ -50,7 +50,8 @@ export function reserveCallerId(
   return decision;
 }
 
-function candidatesFor(tier: Tier, { agent, callee }: CallerIdRequest, inventory: NumberInventory): readonly PoolNumber[] {
+/** The numbers one tier of a chain offers this agent and callee (explain lists them). */
+export function candidatesFor(tier: Tier, { agent, callee }: CallerIdRequest, inventory: NumberInventory): readonly PoolNumber[] {
   switch (tier) {
     case 'chosen': {
       const chosen = agent.chosenNumber === null ? undefined : inventory.get(agent.chosenNumber);

@@ -6,6 +6,36 @@ import { rowsOf } from './call-records.js';
 import type { Db } from './database.js';
 
 export const POLICY_CHANGED_CHANNEL = 'callpolicy_changed';
+/** Settings key of the survey section as the file wrote it (the `survey` key holds it rendered). */
+export const SURVEY_SOURCE_KEY = 'surveySource';
+/** pg_advisory_xact_lock key taken by every apply (any constant both sides agree on). */
+const APPLY_LOCK_KEY = 7_310_221;
+
+/** The policy changed between an edit's read and its apply: the edit is not applied. */
+export class PolicyConflictError extends Error {
+  override name = 'PolicyConflictError';
+  constructor() {
+    super('the policy changed while this edit was made (another apply or edit): nothing applied; try again');
+  }
+}
+
+/**
+ * A digest of what an apply writes (not the numbers' last use nor agents' chosen numbers, which
+ * calls and agents change): equal digests, equal policies.
+ */
+export async function policyFingerprint(tx: Pick<Db, 'execute'>): Promise<string> {
+  const [row] = rowsOf<{ f: string }>(
+    await tx.execute(sql`SELECT md5(concat_ws('#',
+      (SELECT string_agg(concat_ws('|', e164, enabled, location_country, location_region, location_area, location_source), ',' ORDER BY e164) FROM numbers),
+      (SELECT string_agg(name, ',' ORDER BY name) FROM groups),
+      (SELECT string_agg(number_e164 || '|' || group_name, ',' ORDER BY number_e164, group_name) FROM number_groups),
+      (SELECT string_agg(id || '|' || endpoint, ',' ORDER BY id) FROM agents),
+      (SELECT string_agg(agent_id || '|' || group_name, ',' ORDER BY agent_id, group_name) FROM agent_groups),
+      (SELECT string_agg(agent_id || '|' || number_e164, ',' ORDER BY agent_id, number_e164) FROM agent_numbers),
+      (SELECT string_agg(key || '|' || value::text, ',' ORDER BY key) FROM settings))) AS f`),
+  );
+  return row!.f;
+}
 
 export interface ApplySummary {
   groups: number;
@@ -38,7 +68,12 @@ const STAGE_CHUNK = 10_000;
  * rendered by resolveSurveySettings, before this transaction), else SURVEY_OFF, so a file without
  * a survey section turns surveys off.
  */
-export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber, opts: { survey?: SurveySettings } = {}): Promise<ApplySummary> {
+export async function applyPolicy(
+  db: Db,
+  file: PolicyFile,
+  locate: LocateNumber,
+  opts: { survey?: SurveySettings; /** Refuse (PolicyConflictError) unless the database still holds the policy with this fingerprint. */ expectFingerprint?: string } = {},
+): Promise<ApplySummary> {
   if (file.survey !== undefined && opts.survey === undefined) {
     throw new Error('the policy file has a survey section: resolve its prompts first (resolveSurveySettings) and pass them as opts.survey');
   }
@@ -63,8 +98,18 @@ export async function applyPolicy(db: Db, file: PolicyFile, locate: LocateNumber
     .filter(([key, value]) => !NOT_SETTINGS.has(key) && value !== undefined)
     .map(([key, value]) => ({ key, value }));
   settingDocs.push({ key: 'survey', value: opts.survey ?? SURVEY_OFF });
+  // The survey section as written (prompts unrendered): what an export gives back, so that an
+  // edit through the API re-applies the same survey.
+  settingDocs.push({ key: SURVEY_SOURCE_KEY, value: { survey: file.survey ?? null } });
 
   const changes = await db.transaction(async (tx) => {
+    // One apply at a time: an edit through the API checks, under this lock, that nothing changed
+    // since it read the policy.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${APPLY_LOCK_KEY})`);
+    if (opts.expectFingerprint !== undefined) {
+      const now = await policyFingerprint(tx);
+      if (now !== opts.expectFingerprint) throw new PolicyConflictError();
+    }
     let changed = 0;
     const change = async (q: SQL) => {
       changed += affectedRows(await tx.execute(q));

@@ -81,9 +81,9 @@ describe('HTTP API /api/v1 (real PostgreSQL)', () => {
     assert.equal(all.next, null);
     const bob = (await (await get('/api/v1/calls?agent=bob')).json()) as { calls: { agentId: string }[] };
     assert.deepEqual(bob.calls.map((c) => c.agentId), ['bob']);
-    const page1 = (await (await get('/api/v1/calls?limit=2')).json()) as { calls: { customer: string }[]; next: { before: string } };
+    const page1 = (await (await get('/api/v1/calls?limit=2')).json()) as { calls: { customer: string }[]; next: { cursor: string } };
     assert.deepEqual(page1.calls.map((c) => c.customer), ['+12125550103', '+12125550102']);
-    const page2 = (await (await get(`/api/v1/calls?limit=2&before=${encodeURIComponent(page1.next.before)}`)).json()) as { calls: { customer: string }[]; next: unknown };
+    const page2 = (await (await get(`/api/v1/calls?limit=2&cursor=${encodeURIComponent(page1.next.cursor)}`)).json()) as { calls: { customer: string }[]; next: unknown };
     assert.deepEqual(page2.calls.map((c) => c.customer), ['+12125550101']);
     assert.equal(page2.next, null);
   });
@@ -136,7 +136,7 @@ describe('HTTP API /api/v1 (real PostgreSQL)', () => {
   test('the OpenAPI document lists the routes and their parameters; unknown routes are JSON 404s', async () => {
     const doc = (await (await get('/api/v1/openapi.json', null)).json()) as { openapi: string; paths: Record<string, { get: { parameters: { name: string }[] } }> };
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(doc.paths['/api/v1/calls']!.get.parameters.map((p) => p.name).sort(), ['agent', 'before', 'direction', 'limit', 'since', 'until']);
+    assert.deepEqual(doc.paths['/api/v1/calls']!.get.parameters.map((p) => p.name).sort(), ['agent', 'before', 'cursor', 'direction', 'limit', 'since', 'until']);
     assert.ok(doc.paths['/api/v1/surveys/summary']!.get.parameters.some((p) => p.name === 'tz'));
     const res = await get('/api/v1/nothing');
     assert.equal(res.status, 404);
