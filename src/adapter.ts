@@ -12,6 +12,7 @@ import { startHealthServer } from './health/health-server.js';
 import { createMetrics } from './health/metrics.js';
 import { startApiServer } from './api/api-server.js';
 import { createAuthenticator } from './api/auth.js';
+import { registerDashboard } from './api/dashboard.js';
 import { createPolicyEditor } from './admin/policy-editor.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from './log.js';
@@ -311,6 +312,12 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
         endpointStatus: (endpoint) => port.endpointStatus(endpoint),
         databaseUp: () => health.status() === 'up',
         logger,
+        extend: (app) =>
+          registerDashboard(app, {
+            db: db.db,
+            authenticate,
+            live: () => ({ pbxLink: port.linkState(), database: health.status(), recordQueue: records.stats().queued, policyConfigured: policy!.configured }),
+          }),
       });
     }
 

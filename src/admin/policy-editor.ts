@@ -51,9 +51,9 @@ export function createPolicyEditor(deps: PolicyEditorDeps) {
     /** A change made outside an apply (an agent's chosen number, a pause): running adapters reload. */
     changedElsewhere: (): Promise<void> => deps.changed(),
 
-    /** Replaces the whole policy (a file or its JSON), like `callpolicy apply`. */
-    replace(value: unknown, source: string): Promise<ApplySummary> {
-      return serial(() => applyChecked(checkPolicyObject(value, source), source, {}));
+    /** Replaces the whole policy with a checked file (parsePolicyFile), exactly as `callpolicy apply` does. */
+    replace(file: PolicyFile, source: string): Promise<ApplySummary> {
+      return serial(() => applyChecked(file, source, {}));
     },
 
     /**

@@ -2,7 +2,7 @@
 // settings section at a time. Every change goes through the policy editor: the edited policy is
 // checked as a file is and applied in one transaction, or nothing changes.
 import type { FastifyInstance } from 'fastify';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { AdminError } from '../admin/admin-error.js';
 import { parseNumbersCsv } from '../admin/numbers-csv.js';
@@ -19,7 +19,7 @@ import {
   setSettings,
   updateNumber,
 } from '../admin/policy-edits.js';
-import { policyFileSchema } from '../config/policy-file.js';
+import { parsePolicyFile, policyFileSchema } from '../config/policy-file.js';
 import { listAgentPauses, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
 import { LARGE_BODY, type ApiDeps } from './api-server.js';
 import { defineRoute } from './route.js';
@@ -66,14 +66,10 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
     app,
     { method: 'PUT', url: '/api/v1/policy', access: 'admin', summary: 'Apply a whole policy (YAML or JSON): exactly what `callpolicy apply` does', textBody: 'application/yaml', bodyLimit: LARGE_BODY },
     async ({ req }) => {
-      const text = req.body as string;
-      let value: unknown;
-      try {
-        value = parseYaml(text, { uniqueKeys: true });
-      } catch (err) {
-        throw new AdminError(400, 'invalid-policy', `body: not YAML or JSON: ${(err as Error).message.split('\n')[0]}`, 'body');
-      }
-      const s = await editor.replace(value, source('PUT /api/v1/policy'));
+      // Parsed as a file is, so that every problem names its line and field.
+      const header = req.headers['x-policy-file'];
+      const name = typeof header === 'string' && header ? header.replace(/[^\x20-\x7e]/g, '').slice(0, 200) : 'PUT /api/v1/policy';
+      const s = await editor.replace(parsePolicyFile(req.body as string, name), name);
       return { numbers: s.numbers, groups: s.groups, agents: s.agents, changes: s.changes };
     },
   );

@@ -31,7 +31,7 @@ export class DataDirLockedError extends Error {
     super(
       holder.role === 'adapter'
         ? `the adapter (pid ${holder.pid}, started ${holder.startedAt}) holds ${dir}; stop it first, or use PostgreSQL (DATABASE_URL) to run ` +
-            (wanted === 'cli' ? 'the CLI beside a running adapter' : 'several processes on one database')
+            (wanted === 'cli' ? "the CLI beside a running adapter, or set CALLPOLICY_API_TOKEN so that the CLI goes through the adapter's API" : 'several processes on one database')
         : `another callpolicy command (pid ${holder.pid}, started ${holder.startedAt}: ${holder.command}) holds ${dir}; wait for it to finish`,
     );
   }

@@ -117,7 +117,7 @@ describe('HTTP API: changing the policy (real PostgreSQL)', () => {
   test('before any policy: edits are refused as not-configured; PUT /api/v1/policy applies a whole file', async () => {
     await refused('POST', '/api/v1/groups', { json: { name: 'x' } }, 409, 'not-configured');
     await refused('PUT', '/api/v1/policy', { text: 'callerId: { strategy: nope }', type: 'application/yaml' }, 400, 'invalid-policy', /callerId\.strategy/);
-    await refused('PUT', '/api/v1/policy', { text: 'callerId: [unclosed', type: 'application/yaml' }, 400, 'invalid-policy', 'body');
+    await refused('PUT', '/api/v1/policy', { text: 'callerId: [unclosed', type: 'application/yaml' }, 400, 'invalid-policy', /line 1/);
     const res = await call('PUT', '/api/v1/policy', { text: START, type: 'application/yaml' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual([res.body.numbers, res.body.agents], [1, 1]);
@@ -299,6 +299,17 @@ describe('HTTP API: changing the policy (real PostgreSQL)', () => {
     const adminView = JSON.stringify((await call('GET', '/api/v1/calls?agent=alice')).body);
     assert.ok(adminView.includes('+12125550177'));
     assert.equal((await call('GET', '/api/v1/me/calls?agent=bob', { token: ALICE })).body.field, 'agent');
+  });
+
+  test("the adapter's API server carries the dashboard: the admin opens it, an agent token cannot", async () => {
+    const page = await call('GET', '/dashboard');
+    assert.equal(page.status, 200);
+    assert.match(String(page.body), /<html/i);
+    assert.equal((await call('GET', '/dashboard', { token: ALICE })).status, 403);
+    assert.equal((await call('GET', '/dashboard', { token: null })).status, 401);
+    const data = await call('GET', '/api/v1/dashboard?days=7');
+    assert.equal(data.status, 200, JSON.stringify(data.body));
+    assert.equal((await call('GET', '/api/v1/dashboard', { token: ALICE })).status, 403);
   });
 
   test('calls decided in the same millisecond: paging returns each exactly once', async () => {

@@ -54,7 +54,7 @@ describe('PGlite folder lock', () => {
       assert.equal(refused.status, 2, refused.stderr);
       assert.equal(
         refused.stderr,
-        `callpolicy: the adapter (pid ${process.pid}, started ${lock.startedAt}) holds ${dir}; stop it first, or use PostgreSQL (DATABASE_URL) to run the CLI beside a running adapter\n`,
+        `callpolicy: the adapter (pid ${process.pid}, started ${lock.startedAt}) holds ${dir}; stop it first, or use PostgreSQL (DATABASE_URL) to run the CLI beside a running adapter, or set CALLPOLICY_API_TOKEN so that the CLI goes through the adapter's API\n`,
       );
       // A second adapter process is refused the same way.
       const adapterEnv: NodeJS.ProcessEnv = { ...process.env, ARI_PASSWORD: 'unused', CALLPOLICY_DATA_DIR: dir, HTTP_PORT: '0', LOG_LEVEL: 'silent' };
