@@ -23,7 +23,7 @@ import {
 } from '../call-control.js';
 import { SURVEY_DONE_MARK, SURVEY_MARK, createSurveyLegs, parseSurveyArgs, type AriSurveyEvent } from './ari-survey-legs.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
-import { AriHttpError, createAriRest, endpointStatusOf, type AriRest } from './ari-rest.js';
+import { AriHttpError, checkAriAccess, createAriRest, endpointStatusOf, type AriRest } from './ari-rest.js';
 import { createWsRest, type RestResponseEvent, type WsSocket } from './ari-ws-rest.js';
 
 export interface AriOptions {
@@ -112,6 +112,8 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
   let reconnectTimer: NodeJS.Timeout | undefined;
   let wakeConnectLoop: (() => void) | undefined;
   let lastPong = Date.now();
+  /** The current refusal of our credentials is logged (once until it changes). */
+  let refusedSaid = false;
   /** Channels handed to the outbound handler and not yet released: never handled twice. */
   const deciding = new Set<string>();
 
@@ -394,6 +396,7 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
       if (!String(args[0]).includes('deprecated version of Swagger')) original(...args);
     };
     try {
+      await checkAriAccess(opts.url, opts.user, opts.password, opts.connectTimeoutMs ?? 10_000);
       const c = (await withTimeout(ari.connect(opts.url, opts.user, opts.password), opts.connectTimeoutMs ?? 10_000, 'ARI connect')) as unknown as AriClient;
       attach(c);
       try {
@@ -426,7 +429,14 @@ export function createAriCallControl(opts: AriOptions): CallControlPort {
         return;
       } catch (err) {
         const delay = backoffDelay(attempt);
-        log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot reach ARI');
+        if (err instanceof AriHttpError && (err.status === 401 || err.status === 403 || err.status === 404)) {
+          // A setting to fix, not an outage: said once as an error, then retried quietly.
+          if (!refusedSaid) log.error({ err: err.message, retryInMs: delay }, 'ARI refused the adapter; calls go on with the dialplan defaults until it is fixed');
+          refusedSaid = true;
+        } else {
+          refusedSaid = false;
+          log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot reach ARI');
+        }
         await new Promise<void>((resolve) => {
           wakeConnectLoop = resolve;
           reconnectTimer = setTimeout(resolve, delay);

@@ -48,6 +48,22 @@ export interface AriRest {
   hangup(channelId: string): Promise<void>;
 }
 
+/**
+ * Asks ARI who we are before ari-client connects: ari-client (its swagger loader) throws a wrong
+ * password's 401 from inside an HTTP callback, out of reach of any catch, which would end the
+ * process. Here it is an AriHttpError naming the setting to fix.
+ */
+export async function checkAriAccess(baseUrl: string, user: string, password: string, timeoutMs: number): Promise<void> {
+  const url = `${baseUrl.replace(/\/+$/, '')}/ari/asterisk/info`;
+  const res = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }, signal: AbortSignal.timeout(timeoutMs) });
+  await res.body?.cancel();
+  if (res.status === 401 || res.status === 403) {
+    throw new AriHttpError(res.status, `ARI at ${baseUrl} refused user '${user}' (${res.status}): check ARI_USER and ARI_PASSWORD against ari.conf`);
+  }
+  if (res.status === 404) throw new AriHttpError(404, `no ARI at ${baseUrl} (404): is ARI on (http.conf enabled=yes, ari.conf enabled=yes), and is ARI_URL the Asterisk HTTP server?`);
+  if (!res.ok) throw new AriHttpError(res.status, `ARI at ${baseUrl} answered ${res.status}`);
+}
+
 export function createAriRest(baseUrl: string, user: string, password: string, timeoutMs: number): AriRest {
   const root = `${baseUrl.replace(/\/+$/, '')}/ari`;
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
