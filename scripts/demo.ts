@@ -2,6 +2,8 @@
 // DATABASE_URL is set) with examples/policy.yaml, a sipp trunk, and sample agent calls that
 // show the caller ID the trunk received. Usage:
 //   scripts/demo.sh [--agent 1001|1002|1003 --call +E164 ...] [--keep]
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { placeCall, startTrunk } from '../test/sandbox/sipp.js';
@@ -32,8 +34,13 @@ const samples: [typeof AGENT_ONE | typeof AGENT_TWO | typeof AGENT_THREE, string
     ];
 
 const workDir = path.join(REPO, '.data', 'demo');
+// The API and the dashboard, with a fresh admin token for this run (the CLI goes through the API).
+const api = { token: randomBytes(24).toString('hex'), port: 8097 };
+const tokenFile = path.join(workDir, 'api-token');
 console.log('starting the sandbox Asterisk and the adapter ...');
-const stack = await startLocalStack({ workDir, policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: process.env.DATABASE_URL || undefined });
+const stack = await startLocalStack({ workDir, policyFile: path.join(REPO, 'examples', 'policy.yaml'), databaseUrl: process.env.DATABASE_URL || undefined, api });
+writeFileSync(tokenFile, `${api.token}\n`, { mode: 0o600 });
+const dashboard = `dashboard: http://127.0.0.1:${api.port}/dashboard  (sign in with the token in ${path.relative(REPO, tokenFile)})`;
 const trunk = await startTrunk({ port: TRUNK_PORT });
 try {
   console.log(`adapter ready (log: ${path.relative(REPO, stack.adapterLog)}); policy: examples/policy.yaml, strategy "area"\n`);
@@ -44,13 +51,17 @@ try {
     const got = inv ? `From "${inv.fromName}" <${inv.fromUser}>, P-Asserted-Identity <${inv.paiUser}>` : 'nothing reached the trunk';
     console.log(`${agent.name} (${agent.endpoint}) dials ${dialed}\n   ${what}\n   agent's phone got ${r.finalStatus}; trunk got: ${got}\n`);
   }
-  if (values.keep) {
-    console.log(`running until Ctrl-C: ARI ${stack.sandbox.ariUrl}, SIP ${stack.sandbox.sipServer}, agents 1001-1003 from local ports 5071-5073`);
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-  }
-  await stack.stopAdapter();
+  // Through the running adapter's API: the embedded database stays with the adapter.
   console.log('what the adapter recorded (callpolicy calls):');
   console.log(stack.cli('calls', '-n', String(samples.length)));
+  console.log('');
+  if (values.keep) {
+    console.log(`running until Ctrl-C: ARI ${stack.sandbox.ariUrl}, SIP ${stack.sandbox.sipServer}, agents 1001-1003 from local ports 5071-5073`);
+    console.log(dashboard);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  } else {
+    console.log(`${dashboard}\n(it stops with the demo: run scripts/demo.sh --keep to keep it open)`);
+  }
 } finally {
   await trunk.stop();
   await stack.stop();

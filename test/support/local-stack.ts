@@ -17,7 +17,7 @@ export interface LocalStack {
   statusUrl: string;
   /** Runs the adapter's CLI against the same database. */
   cli(...args: string[]): string;
-  /** Stops the adapter only (the embedded database is single-process: stop it before the CLI reads). */
+  /** Stops the adapter only (without the API, the embedded database is single-process: stop it before the CLI reads). */
   stopAdapter(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -29,6 +29,8 @@ export async function startLocalStack(opts: {
   httpPort?: number;
   /** Run the adapter as shipped: `npm run build`, then `node dist/src/main.js` (default: src/ under tsx). */
   shipped?: boolean;
+  /** Turn the API and dashboard on with this admin token, on this port (the CLI then goes through it). */
+  api?: { token: string; port: number };
 }): Promise<LocalStack> {
   mkdirSync(opts.workDir, { recursive: true });
   if (!existsSync(path.join(asteriskRootDir(), 'usr', 'sbin', 'asterisk'))) {
@@ -45,6 +47,7 @@ export async function startLocalStack(opts: {
     ARI_APP: sandbox.appName,
     HTTP_PORT: String(httpPort),
     LOG_LEVEL: 'info',
+    ...(opts.api ? { CALLPOLICY_API_TOKEN: opts.api.token, API_PORT: String(opts.api.port), CALLPOLICY_API_URL: `http://127.0.0.1:${opts.api.port}` } : {}),
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : { DATABASE_URL: '', CALLPOLICY_DATA_DIR: path.join(opts.workDir, 'data') }),
   };
   if (!opts.databaseUrl) delete env.DATABASE_URL;
