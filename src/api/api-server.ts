@@ -68,10 +68,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req) => {
     const access = req.routeOptions.config.access ?? (req.url.startsWith('/api/') ? 'admin' : 'public');
     if (access === 'public') return;
-    const principal = deps.authenticate(tokenOf(req.headers));
-    if (!principal) {
-      throw new AdminError(401, 'unauthorized', tokenOf(req.headers) ? 'token not accepted' : 'missing Authorization: Bearer <token>');
-    }
+    // The dashboard's cookie counts for reading the dashboard's figures only (no CSRF on changes).
+    const token = tokenOf(req.headers, { cookie: req.method === 'GET' && req.url.startsWith('/api/v1/dashboard') });
+    const principal = deps.authenticate(token);
+    if (!principal) throw new AdminError(401, 'unauthorized', token ? 'token not accepted' : 'missing Authorization: Bearer <token>');
     if (access === 'admin' && principal.kind !== 'admin') throw new AdminError(403, 'forbidden', 'an agent token can use /api/v1/me only');
     if (access === 'agent' && principal.kind !== 'agent') throw new AdminError(403, 'forbidden', 'this route is for agent tokens; the admin uses /api/v1/agents/{id}');
     req.principal = principal;

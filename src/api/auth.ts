@@ -61,10 +61,15 @@ export function createAuthenticator(tokens: TokenSet): (token: string) => Princi
   };
 }
 
-/** The token of a request: the Bearer header first, else the dashboard's cookie. */
-export function tokenOf(headers: { authorization?: string; cookie?: string }): string | undefined {
+/**
+ * The token of a request: the Bearer header first, else (unless `cookie` is false) the
+ * dashboard's cookie. The API's routes that change things take the header only: a cookie would
+ * come along with a form another page on the same host posts (CSRF).
+ */
+export function tokenOf(headers: { authorization?: string; cookie?: string }, opts: { cookie?: boolean } = {}): string | undefined {
   const bearer = /^Bearer (\S+)$/.exec(headers.authorization ?? '')?.[1];
   if (bearer) return bearer;
+  if (opts.cookie === false) return undefined;
   for (const part of (headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
     if (k === TOKEN_COOKIE && v.length > 0) return decodeURIComponent(v.join('='));

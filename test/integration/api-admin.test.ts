@@ -310,6 +310,14 @@ describe('HTTP API: changing the policy (real PostgreSQL)', () => {
     const data = await call('GET', '/api/v1/dashboard?days=7');
     assert.equal(data.status, 200, JSON.stringify(data.body));
     assert.equal((await call('GET', '/api/v1/dashboard', { token: ALICE })).status, 403);
+    // The dashboard's cookie opens the dashboard's figures, never a change (a form another page posts).
+    const viaCookie = (method: string, url: string, body?: string) =>
+      fetch(`http://127.0.0.1:${adapter.apiPort}${url}`, { method, headers: { cookie: `callpolicy_token=${ADMIN}`, 'content-type': 'text/plain' }, body });
+    assert.equal((await viaCookie('GET', '/api/v1/dashboard')).status, 200);
+    const before = await fingerprint();
+    assert.equal((await viaCookie('POST', '/api/v1/numbers/import', 'number\n+14155550155\n')).status, 401);
+    assert.equal((await viaCookie('GET', '/api/v1/calls')).status, 401);
+    assert.equal(await fingerprint(), before);
   });
 
   test('calls decided in the same millisecond: paging returns each exactly once', async () => {
