@@ -1,5 +1,7 @@
 // `callpolicy apply` at scale: a generated policy with N numbers (200,000 by default) applied to
 // a PostgreSQL database, timed. Used by test/bench/run.ts and test/integration/store-apply-200k.test.ts.
+import { createPolicyEditor } from '../../src/admin/policy-editor.js';
+import { updateNumber } from '../../src/admin/policy-edits.js';
 import { policyFileSchema, type PolicyFile } from '../../src/config/policy-file.js';
 import { createLocator } from '../../src/phone/index.js';
 import { applyPolicy, type ApplySummary } from '../../src/store/apply-policy.js';
@@ -51,6 +53,34 @@ export async function timedApply(databaseUrl: string, file: PolicyFile): Promise
     const started = performance.now();
     const summary = await applyPolicy(database.db, file, (n) => locator.locate(n));
     return { ms: Math.round(performance.now() - started), summary };
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * What one change through the API costs at this size: `edits` times, one number disabled and
+ * enabled again through the policy editor (export, check, apply under the lock), against a
+ * re-apply of the unchanged file (the YAML path) in the same run. Returns elapsed ms of each.
+ */
+export async function benchEdit(databaseUrl: string, file: PolicyFile, edits = 3): Promise<{ editMs: number[]; reapplyMs: number }> {
+  const database = await openDatabase({ url: databaseUrl, dataDir: '' });
+  try {
+    await database.migrate();
+    const locator = createLocator();
+    const locate = (n: string) => locator.locate(n);
+    await applyPolicy(database.db, file, locate);
+    const editor = createPolicyEditor({ db: database.db, locate, prompts: { dir: '/nonexistent', pbxDir: '/nonexistent' }, changed: async () => undefined });
+    const target = file.numbers[1]!.number;
+    const editMs: number[] = [];
+    for (let i = 0; i < edits; i++) {
+      const started = performance.now();
+      await editor.edit('bench', (p) => updateNumber(p, target, { enabled: i % 2 === 1 }));
+      editMs.push(Math.round(performance.now() - started));
+    }
+    const started = performance.now();
+    await applyPolicy(database.db, file, locate);
+    return { editMs, reapplyMs: Math.round(performance.now() - started) };
   } finally {
     await database.close();
   }

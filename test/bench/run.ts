@@ -16,6 +16,7 @@
 //  (6) the floor: the adapter stopped, a raw websocket Stasis app (no ari-client, no policy) sends the
 //      same requests; its added delay against plain Dial is what Stasis itself costs here;
 //  (7) call memory's look-up with BENCH_LOOKUP_ROWS (10,000,000) outbound call rows in PostgreSQL;
+//  after (8): apply of 200,000 numbers, and one change through the API's policy editor at that size;
 //  (8) FreeSWITCH: time a call is held in the `socket` application for the adapter's decision, through
 //      the ESL driver and a fake FreeSWITCH replaying recorded frames, against nothing listening
 //      (freeswitch-bench.ts; also runs alone: `npx tsx test/bench/freeswitch-bench.ts`).
@@ -28,7 +29,7 @@ import { runLoad, startTrunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { REPO, adapterMemory, startLocalStack } from '../support/local-stack.js';
 import { AGENT_ONE, OUTSIDE_LINE, PLAIN_AGENT, TRUNK_PORT } from '../integration/topology.js';
-import { benchApply } from './apply-bench.js';
+import { benchApply, benchEdit, generatePolicy } from './apply-bench.js';
 import { addedLine, benchInbound } from './inbound-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
 import { benchFreeswitch } from './freeswitch-bench.js';
@@ -56,7 +57,10 @@ async function main() {
 
   const applyDb = await createTempDatabase();
   try {
-    console.log(`\napply 200,000 numbers: ${await benchApply(applyDb.url)} ms`);
+    const file = generatePolicy(200_000);
+    console.log(`\napply 200,000 numbers: ${await benchApply(applyDb.url, file)} ms`);
+    const edit = await benchEdit(applyDb.url, file);
+    console.log(`one change through the API (a number disabled/enabled), 200,000 numbers: ${edit.editMs.join(', ')} ms; re-apply of the same file: ${edit.reapplyMs} ms`);
   } finally {
     await applyDb.drop();
   }

@@ -206,6 +206,7 @@ export function createControlLink(opts: {
   let attempt = 0;
   let up = false;
   let authRefusedLogged = false;
+  let unreachableLogged = false;
 
   const goDown = (why: string) => {
     current = undefined;
@@ -232,7 +233,12 @@ export function createControlLink(opts: {
       // A refused password is retried slowly: it will not fix itself in 100 ms.
       scheduleRetry(refused ? 2000 : 0);
     });
-    s.on('error', () => undefined);
+    // Not reaching the switch is said once per outage (at warn), not at every retry.
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (up || unreachableLogged || s.readyState === 'open') return;
+      unreachableLogged = true;
+      opts.logger.warn({ esl: `${opts.host}:${opts.port}`, err: err.code ?? err.message }, 'cannot reach the FreeSWITCH event socket (FREESWITCH_ESL_HOST/PORT, event_socket.conf.xml listen-ip/listen-port); retrying');
+    });
     s.once('connect', () => {
       void (async () => {
         try {
@@ -256,6 +262,7 @@ export function createControlLink(opts: {
           up = true;
           attempt = 0;
           authRefusedLogged = false;
+          unreachableLogged = false;
           opts.onUp();
         } catch (err) {
           if (!refused) opts.logger.debug({ err: err instanceof Error ? err.message.slice(0, 120) : 'error' }, 'FreeSWITCH event socket: connection not usable; reconnecting');
