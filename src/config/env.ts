@@ -41,7 +41,6 @@ export const envSchema = z
     CALLPOLICY_DATA_DIR: z.string().min(1).default('.data'),
     CALLPOLICY_SNAPSHOT_FILE: z.string().min(1).optional(),
     CALLPOLICY_RECORD_QUEUE_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
-    CALLPOLICY_CONFIG: z.string().min(1).optional(),
     /** Where apply writes rendered survey prompts. */
     CALLPOLICY_PROMPT_DIR: absoluteDir('the prompt folder').default('/var/lib/asterisk/sounds/callpolicy'),
     /** The same folder as the PBX names it (differs when Asterisk runs in a chroot); default CALLPOLICY_PROMPT_DIR. */
@@ -106,7 +105,6 @@ export interface AppEnv {
   snapshotFile: string;
   /** Call records held in memory while the database cannot take them; more are counted and dropped. */
   recordQueueMax: number;
-  configFile: string | undefined;
   /** Rendered survey prompts: `dir` is where this process writes them, `pbxDir` how the PBX names that folder. */
   prompts: { dir: string; pbxDir: string };
   http: { host: string; port: number };
@@ -205,7 +203,6 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
     dataDir: e.CALLPOLICY_DATA_DIR,
     snapshotFile: e.CALLPOLICY_SNAPSHOT_FILE ?? join(e.CALLPOLICY_DATA_DIR, 'policy-snapshot.json'),
     recordQueueMax: e.CALLPOLICY_RECORD_QUEUE_MAX,
-    configFile: e.CALLPOLICY_CONFIG,
     prompts: { dir: e.CALLPOLICY_PROMPT_DIR, pbxDir: e.CALLPOLICY_PROMPT_PBX_DIR ?? e.CALLPOLICY_PROMPT_DIR },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     api: { host: e.API_HOST, port: e.API_PORT, adminToken: apiToken || undefined, agentTokens, url: e.CALLPOLICY_API_URL },
