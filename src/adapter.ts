@@ -14,6 +14,8 @@ import { startApiServer } from './api/api-server.js';
 import { createAuthenticator } from './api/auth.js';
 import { registerDashboard } from './api/dashboard.js';
 import { createPolicyEditor } from './admin/policy-editor.js';
+import { createPolicyService, type PolicyService } from './admin/policy-service.js';
+import { startPolicyWorker } from './admin/policy-worker-client.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from './log.js';
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
@@ -290,24 +292,25 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
     }
 
     let api: FastifyInstance | undefined;
+    let policies: PolicyService | undefined;
     if (opts.http !== false && env.api.adminToken) {
       const authenticate = createAuthenticator({ adminToken: env.api.adminToken, agentTokens: env.api.agentTokens });
-      const editor = createPolicyEditor({
-        db: db.db,
-        locate: (n) => locator.locate(n),
-        prompts: env.prompts,
-        // Other adapters on this database hear the NOTIFY; this one has the new policy before it answers.
-        changed: async () => {
-          await db.notify(POLICY_CHANGED_CHANNEL);
-          await reload();
-        },
-      });
+      // Other adapters on this database hear the NOTIFY; this one has the new policy before it answers.
+      const notifyAndReload = async () => {
+        await db.notify(POLICY_CHANGED_CHANNEL);
+        await reload();
+      };
+      // On PostgreSQL the policy's heavy work runs in a worker thread, off the calls' event loop;
+      // an embedded database (one connection, this process) is worked on here.
+      policies = env.databaseUrl
+        ? startPolicyWorker({ databaseUrl: env.databaseUrl, limits: env.database, prompts: env.prompts, logger, afterChange: () => reload(), changedElsewhere: notifyAndReload })
+        : createPolicyService(createPolicyEditor({ db: db.db, locate: (n) => locator.locate(n), prompts: env.prompts, changed: notifyAndReload }));
       api = await startApiServer(env.api.host, env.api.port, {
         db: db.db,
         authenticate: (token) => (token ? authenticate(token) : null),
         masked: () => numbersMasked(policy!),
         policy: () => policy!,
-        editor,
+        policies,
         locate: (n) => locator.locate(n),
         endpointStatus: (endpoint) => port.endpointStatus(endpoint),
         databaseUp: () => health.status() === 'up',
@@ -344,6 +347,7 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
         records.close();
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         await api?.close();
+        await policies?.close();
         await db.close();
       },
     };

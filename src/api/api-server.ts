@@ -4,7 +4,7 @@
 // /api/v1/me routes. Errors are JSON with a stable code and a message naming the field.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AdminError } from '../admin/admin-error.js';
-import type { PolicyEditor } from '../admin/policy-editor.js';
+import type { PolicyService } from '../admin/policy-service.js';
 import { PolicyFileError } from '../config/policy-file.js';
 import type { Logger } from '../log.js';
 import type { EndpointStatus } from '../pbx/call-control.js';
@@ -27,7 +27,8 @@ export interface ApiDeps {
   masked(): boolean;
   /** The policy calls are decided by now (the adapter's, with its numbers' last uses). */
   policy(): RuntimePolicy;
-  editor: PolicyEditor;
+  /** Reads and changes the policy (in a worker thread in the adapter on PostgreSQL). */
+  policies: PolicyService;
   locate(e164: string): Promise<Location>;
   /** The agent's phone as the PBX sees it now; throws when the PBX cannot be asked. */
   endpointStatus(endpoint: string): Promise<EndpointStatus>;

@@ -5,21 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { AdminError } from '../admin/admin-error.js';
-import { parseNumbersCsv } from '../admin/numbers-csv.js';
-import {
-  addGroup,
-  addNumber,
-  findAgent,
-  importNumbers,
-  putAgent,
-  removeAgent,
-  removeGroup,
-  removeNumber,
-  SETTINGS_SECTIONS,
-  setSettings,
-  updateNumber,
-} from '../admin/policy-edits.js';
-import { parsePolicyFile, policyFileSchema } from '../config/policy-file.js';
+import { findAgent, SETTINGS_SECTIONS } from '../admin/policy-edits.js';
+import { policyFileSchema } from '../config/policy-file.js';
 import { listAgentPauses, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
 import { LARGE_BODY, type ApiDeps } from './api-server.js';
 import { defineRoute } from './route.js';
@@ -52,11 +39,11 @@ const formatQuery = z.strictObject({ format: z.enum(['json', 'yaml']).default('j
 const applied = (s: { changes: number }) => ({ changes: s.changes });
 
 export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { editor } = deps;
+  const { policies } = deps;
   const source = (what: string) => `API ${what}`;
 
   defineRoute(app, { method: 'GET', url: '/api/v1/policy', access: 'admin', summary: 'The applied policy, as a policy file would say it', query: formatQuery }, async ({ query, reply }) => {
-    const { policy, fingerprint } = await editor.read();
+    const { policy, fingerprint } = await policies.read();
     reply.header('ETag', `"${fingerprint}"`);
     if (query.format === 'yaml') return reply.type('application/yaml').send(stringifyYaml(policy));
     return policy;
@@ -69,14 +56,14 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       // Parsed as a file is, so that every problem names its line and field.
       const header = req.headers['x-policy-file'];
       const name = typeof header === 'string' && header ? header.replace(/[^\x20-\x7e]/g, '').slice(0, 200) : 'PUT /api/v1/policy';
-      const s = await editor.replace(parsePolicyFile(req.body as string, name), name);
+      const s = await policies.replaceText(req.body as string, name);
       return { numbers: s.numbers, groups: s.groups, agents: s.agents, changes: s.changes };
     },
   );
 
   // Numbers
   defineRoute(app, { method: 'GET', url: '/api/v1/numbers', access: 'admin', summary: 'The caller-ID pool, by number', query: numbersQuery }, async ({ query }) => {
-    const { policy } = await editor.read();
+    const { policy } = await policies.read();
     const runtime = deps.policy();
     const list = policy.numbers.filter(
       (n) => (query.enabled === undefined || String(n.enabled) === query.enabled) && (query.group === undefined || n.groups.includes(query.group)) && (query.after === undefined || n.number > query.after),
@@ -99,17 +86,17 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
   });
 
   defineRoute(app, { method: 'POST', url: '/api/v1/numbers', access: 'admin', summary: 'Add a number to the pool', body: numberSchema, status: 201 }, async ({ body }) => {
-    const { summary } = await editor.edit(source('POST /api/v1/numbers'), (p) => addNumber(p, stripDefaults(body)));
+    const { summary } = await policies.change(source('POST /api/v1/numbers'), { kind: 'add-number', number: stripDefaults(body) });
     return { number: body.number, ...applied(summary) };
   });
 
   defineRoute(app, { method: 'PATCH', url: '/api/v1/numbers/{number}', access: 'admin', summary: 'Enable or disable a number, or change its groups or location', params: e164Param, body: numberPatch }, async ({ params, body }) => {
-    const { summary } = await editor.edit(source(`PATCH /api/v1/numbers/${params.number}`), (p) => updateNumber(p, params.number, body));
+    const { summary } = await policies.change(source(`PATCH /api/v1/numbers/${params.number}`), { kind: 'update-number', number: params.number, change: body });
     return { number: params.number, ...applied(summary) };
   });
 
   defineRoute(app, { method: 'DELETE', url: '/api/v1/numbers/{number}', access: 'admin', summary: 'Remove a number from the pool (refused while an agent may choose it)', params: e164Param }, async ({ params }) => {
-    const { summary } = await editor.edit(source(`DELETE /api/v1/numbers/${params.number}`), (p) => removeNumber(p, params.number));
+    const { summary } = await policies.change(source(`DELETE /api/v1/numbers/${params.number}`), { kind: 'remove-number', number: params.number });
     return { number: params.number, ...applied(summary) };
   });
 
@@ -124,39 +111,12 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       textBody: 'text/csv',
       bodyLimit: LARGE_BODY,
     },
-    async ({ query, req }) => {
-      const where = source('POST /api/v1/numbers/import');
-      const { policy } = await editor.read();
-      const defaultCountry = typeof policy.defaultCountry === 'string' ? policy.defaultCountry : 'US';
-      const csv = parseNumbersCsv(req.body as string, defaultCountry);
-      const report = (rows: ReturnType<typeof importNumbers>) => ({
-        rows: [...rows, ...csv.problems.map((p) => ({ line: p.line, number: p.input, result: 'error' as const, message: p.message }))].sort((a, b) => a.line - b.line),
-        counts: count(rows, csv.problems.length),
-      });
-      if (csv.problems.length > 0 && csv.rows.length === 0) {
-        throw new AdminError(422, 'import-refused', `${csv.problems.length} bad row(s): nothing imported`, 'body', report([]));
-      }
-      // A dry run and a refused import stop before the apply: the edit throws after building the report.
-      let rows: ReturnType<typeof importNumbers> = [];
-      const NOT_APPLIED = Symbol('not applied');
-      try {
-        const { summary } = await editor.edit(where, (p) => {
-          rows = importNumbers(p, csv.rows);
-          if (csv.problems.length > 0 || rows.some((r) => r.result === 'error') || query.dryRun === 'true') throw NOT_APPLIED;
-        });
-        return { applied: true, ...report(rows), ...applied(summary) };
-      } catch (err) {
-        if (err !== NOT_APPLIED) throw err;
-      }
-      const r = report(rows);
-      if (r.counts.error > 0) throw new AdminError(422, 'import-refused', `${r.counts.error} bad row(s): nothing imported`, 'body', r);
-      return { applied: false, dryRun: true, ...r, changes: 0 };
-    },
+    async ({ query, req }) => policies.importCsv(source('POST /api/v1/numbers/import'), req.body as string, query.dryRun === 'true'),
   );
 
   // Groups
   defineRoute(app, { method: 'GET', url: '/api/v1/groups', access: 'admin', summary: 'Groups with their numbers and agents' }, async () => {
-    const { policy } = await editor.read();
+    const { policy } = await policies.read();
     return {
       groups: policy.groups.map((g) => ({
         name: g,
@@ -166,17 +126,17 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
     };
   });
   defineRoute(app, { method: 'POST', url: '/api/v1/groups', access: 'admin', summary: 'Create a group', body: nameParam, status: 201 }, async ({ body }) => {
-    const { summary } = await editor.edit(source('POST /api/v1/groups'), (p) => addGroup(p, body.name));
+    const { summary } = await policies.change(source('POST /api/v1/groups'), { kind: 'add-group', name: body.name });
     return { name: body.name, ...applied(summary) };
   });
   defineRoute(app, { method: 'DELETE', url: '/api/v1/groups/{name}', access: 'admin', summary: 'Remove a group (refused while a number, agent or survey rule uses it)', params: nameParam }, async ({ params }) => {
-    const { summary } = await editor.edit(source(`DELETE /api/v1/groups/${params.name}`), (p) => removeGroup(p, params.name));
+    const { summary } = await policies.change(source(`DELETE /api/v1/groups/${params.name}`), { kind: 'remove-group', name: params.name });
     return { name: params.name, ...applied(summary) };
   });
 
   // Agents
   const agentView = async (id?: string) => {
-    const { policy } = await editor.read();
+    const { policy } = await policies.read();
     const runtime = deps.policy();
     const paused = new Map((await listAgentPauses(deps.db)).map((p) => [p.agentId, p]));
     const view = (a: (typeof policy.agents)[number]) => ({
@@ -192,11 +152,11 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
   defineRoute(app, { method: 'GET', url: '/api/v1/agents', access: 'admin', summary: 'Agents: endpoint, groups, allowed and chosen numbers, pause' }, async () => agentView());
   defineRoute(app, { method: 'GET', url: '/api/v1/agents/{id}', access: 'admin', summary: 'One agent', params: idParam }, async ({ params }) => agentView(params.id));
   defineRoute(app, { method: 'PUT', url: '/api/v1/agents/{id}', access: 'admin', summary: 'Create or replace an agent (its chosen number is kept while still allowed)', params: idParam, body: agentBody }, async ({ params, body }) => {
-    const { result, summary } = await editor.edit(source(`PUT /api/v1/agents/${params.id}`), (p) => putAgent(p, { id: params.id, endpoint: body.endpoint, groups: body.groups, numbers: body.numbers }));
+    const { result, summary } = await policies.change(source(`PUT /api/v1/agents/${params.id}`), { kind: 'put-agent', agent: { id: params.id, endpoint: body.endpoint, groups: body.groups, numbers: body.numbers } });
     return { id: params.id, result, ...applied(summary) };
   });
   defineRoute(app, { method: 'DELETE', url: '/api/v1/agents/{id}', access: 'admin', summary: 'Remove an agent', params: idParam }, async ({ params }) => {
-    const { summary } = await editor.edit(source(`DELETE /api/v1/agents/${params.id}`), (p) => removeAgent(p, params.id));
+    const { summary } = await policies.change(source(`DELETE /api/v1/agents/${params.id}`), { kind: 'remove-agent', id: params.id });
     return { id: params.id, ...applied(summary) };
   });
   defineRoute(app, { method: 'PUT', url: '/api/v1/agents/{id}/chosen-number', access: 'admin', summary: "Set the number an agent chose (one of the agent's numbers; null: none)", params: idParam, body: chosenBody }, async ({ params, body }) => {
@@ -213,7 +173,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
 
   // Settings
   defineRoute(app, { method: 'GET', url: '/api/v1/settings', access: 'admin', summary: 'Every settings section as applied' }, async () => {
-    const { policy } = await editor.read();
+    const { policy } = await policies.read();
     return Object.fromEntries(SETTINGS_SECTIONS.map((s) => [s, policy[s] ?? null]));
   });
   defineRoute(
@@ -222,7 +182,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
     async ({ params, req }) => {
       const value = req.body === undefined ? undefined : (req.body as unknown);
       if (value === undefined) throw new AdminError(400, 'bad-request', 'body: the section as JSON', 'body');
-      const { summary } = await editor.edit(source(`PUT /api/v1/settings/${params.section}`), (p) => setSettings(p, params.section, value), { touchesSurvey: params.section === 'survey' });
+      const { summary } = await policies.change(source(`PUT /api/v1/settings/${params.section}`), { kind: 'set-settings', section: params.section, value });
       return { section: params.section, ...applied(summary) };
     },
   );
@@ -233,11 +193,6 @@ function stripDefaults(n: z.infer<typeof numberSchema>) {
   return { number: n.number, enabled: n.enabled, groups: n.groups, ...(n.location ? { location: n.location } : {}) };
 }
 
-function count(rows: { result: string }[], badLines: number) {
-  const c = { added: 0, updated: 0, unchanged: 0, error: badLines };
-  for (const r of rows) c[r.result as keyof typeof c]++;
-  return c;
-}
 
 export async function chooseNumber(deps: ApiDeps, agentId: string, number: string | null): Promise<void> {
   try {
@@ -248,7 +203,7 @@ export async function chooseNumber(deps: ApiDeps, agentId: string, number: strin
     if (message.includes('may not use')) throw new AdminError(400, 'not-allowed', message, 'number');
     throw err;
   }
-  await deps.editor.changedElsewhere();
+  await deps.policies.changedElsewhere();
 }
 
 export async function pauseAgent(deps: ApiDeps, agentId: string, body: z.infer<typeof pauseBody>): Promise<void> {
@@ -258,5 +213,5 @@ export async function pauseAgent(deps: ApiDeps, agentId: string, body: z.infer<t
     if ((err as Error).message.startsWith('unknown agent')) throw new AdminError(404, 'not-found', (err as Error).message, 'agent');
     throw err;
   }
-  await deps.editor.changedElsewhere();
+  await deps.policies.changedElsewhere();
 }

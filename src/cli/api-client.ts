@@ -5,6 +5,7 @@
 // through the adapter.
 import type { FastifyInstance } from 'fastify';
 import { createPolicyEditor } from '../admin/policy-editor.js';
+import { createPolicyService } from '../admin/policy-service.js';
 import { buildApi } from '../api/api-server.js';
 import type { AppEnv } from '../config/env.js';
 import { createLogger } from '../log.js';
@@ -97,7 +98,7 @@ async function localClient(env: AppEnv): Promise<ApiClient> {
       authenticate: () => ({ kind: 'admin' }),
       masked: () => numbersMasked(policy),
       policy: () => policy,
-      editor,
+      policies: createPolicyService(editor),
       locate: (n) => locator.locate(n),
       endpointStatus: endpointStatusFor(env),
       logger: createLogger(env.logLevel),
