@@ -5,7 +5,8 @@ import { parseDialedNumber, type CountryCode } from '../phone/index.js';
  * A CSV of pool numbers, one per row, under a header: `number` (required; E.164 or a national
  * number of the default country, spaces, dots, dashes and brackets allowed), and optionally
  * `enabled` (true/false, yes/no, 1/0; empty: true), `groups` (names separated by `;` or `|`),
- * `area`, `region` (a location set by hand; an empty cell: computed from the number). A column that is absent leaves what
+ * `area`, `region` (a location set by hand; an empty cell: computed from the number), `dailyCap`
+ * (calls per day; an empty cell: the policy's callerId.dailyCap). Header names ignore case. A column that is absent leaves what
  * the number already has; a present column sets it.
  */
 export interface CsvNumberRow {
@@ -13,6 +14,8 @@ export interface CsvNumberRow {
   number: string;
   enabled?: boolean;
   groups?: string[];
+  /** The row's daily cap; null: an empty cell (the policy's callerId.dailyCap applies). */
+  dailyCap?: number | null;
   /** The area and region cells the row has ('': computed again). */
   location?: { area?: string; region?: string };
 }
@@ -24,7 +27,7 @@ export interface CsvProblem {
   message: string;
 }
 
-const COLUMNS = new Set(['number', 'enabled', 'groups', 'area', 'region']);
+const COLUMNS = new Set(['number', 'enabled', 'groups', 'area', 'region', 'dailycap']);
 const TRUE = new Set(['true', 'yes', '1', 'y', '']);
 const FALSE = new Set(['false', 'no', '0', 'n']);
 const GROUP = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -77,6 +80,12 @@ export function parseNumbersCsv(text: string, defaultCountry: string): { rows: C
       row.groups = groups.split(/[;|]/).map((g) => g.trim()).filter(Boolean);
       const bad = row.groups.find((g) => !GROUP.test(g));
       if (bad !== undefined) return fail(`groups: '${bad}' is not a group name (1-64 letters, digits, _ . @ -)`);
+    }
+    const cap = cell('dailycap');
+    if (cap !== undefined) {
+      if (cap === '') row.dailyCap = null;
+      else if (/^[0-9]{1,6}$/.test(cap) && Number(cap) >= 1 && Number(cap) <= 100_000) row.dailyCap = Number(cap);
+      else return fail(`dailyCap: '${cap}' is not a whole number from 1 to 100000`);
     }
     for (const key of ['area', 'region'] as const) {
       const v = cell(key);

@@ -23,8 +23,10 @@ export function addNumber(p: PolicyData, n: ExportedNumber): void {
   p.numbers.push(n);
 }
 
-export function updateNumber(p: PolicyData, e164: string, change: { enabled?: boolean; groups?: string[]; location?: ExportedNumber['location'] | null }): void {
+export function updateNumber(p: PolicyData, e164: string, change: { enabled?: boolean; groups?: string[]; location?: ExportedNumber['location'] | null; dailyCap?: number | null }): void {
   const n = findNumber(p, e164);
+  if (change.dailyCap === null) delete n.dailyCap;
+  else if (change.dailyCap !== undefined) n.dailyCap = change.dailyCap;
   if (change.enabled !== undefined) n.enabled = change.enabled;
   if (change.groups !== undefined) n.groups = change.groups;
   if (change.location === null) delete n.location;
@@ -105,6 +107,8 @@ export function importNumbers(p: PolicyData, rows: CsvNumberRow[]): ImportRowRep
     const existing = byNumber.get(row.number);
     const next: ExportedNumber = existing ? structuredClone(existing) : { number: row.number, enabled: true, groups: [] };
     if (row.enabled !== undefined) next.enabled = row.enabled;
+    if (row.dailyCap === null) delete next.dailyCap;
+    else if (row.dailyCap !== undefined) next.dailyCap = row.dailyCap;
     if (row.groups !== undefined) next.groups = [...new Set(row.groups)].sort();
     if (row.location) {
       const loc: { area?: string | null; region?: string | null } = { ...next.location };

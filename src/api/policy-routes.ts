@@ -28,6 +28,7 @@ const numberPatch = z.strictObject({
   enabled: z.boolean().optional(),
   groups: numberSchema.shape.groups.unwrap().optional(),
   location: numberSchema.shape.location.unwrap().nullable().optional().describe('a location set by hand; null: computed from the number'),
+  dailyCap: numberSchema.shape.dailyCap.unwrap().nullable().optional().describe("calls per day; null: the policy's callerId.dailyCap"),
 });
 const agentBody = agentSchema.omit({ id: true, chosen: true });
 export const chosenBody = z.strictObject({ number: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number like +14155550123').nullable() });
@@ -106,7 +107,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
       method: 'POST',
       url: '/api/v1/numbers/import',
       access: 'admin',
-      summary: 'Import numbers from CSV (columns number, enabled, groups, area, region): all rows or none, with a report per row',
+      summary: 'Import numbers from CSV (columns number, enabled, groups, area, region, dailyCap): all rows or none, with a report per row',
       query: importQuery,
       textBody: 'text/csv',
       bodyLimit: LARGE_BODY,
@@ -190,7 +191,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
 
 /** The schema's defaults are what an exported policy also leaves out. */
 function stripDefaults(n: z.infer<typeof numberSchema>) {
-  return { number: n.number, enabled: n.enabled, groups: n.groups, ...(n.location ? { location: n.location } : {}) };
+  return { number: n.number, enabled: n.enabled, groups: n.groups, ...(n.location ? { location: n.location } : {}), ...(n.dailyCap !== undefined ? { dailyCap: n.dailyCap } : {}) };
 }
 
 

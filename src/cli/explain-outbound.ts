@@ -16,7 +16,8 @@ export function describeOutbound(x: OutboundExplanation & { masked?: boolean }):
   if (x.strategy) lines.push(`  strategy:  ${x.strategy}, selection ${x.selection}`);
   for (const t of x.chain) {
     const listed = t.numbers.length > 0 ? `: ${t.numbers.join(', ')}${t.candidates > t.numbers.length ? ', ...' : ''}` : '';
-    lines.push(`  ${t.used ? '->' : '  '} ${t.tier.padEnd(8)}${t.candidates} number${t.candidates === 1 ? '' : 's'}${listed}`);
+    const capped = t.atCap > 0 ? ` (${t.atCap} more at the daily cap)` : '';
+    lines.push(`  ${t.used ? '->' : '  '} ${t.tier.padEnd(8)}${t.candidates} number${t.candidates === 1 ? '' : 's'}${listed}${capped}`);
   }
   const why = x.reason.startsWith('invalid_number:') ? `the dialled number is not valid (${x.reason.slice(15)}): ${x.action === 'reject' ? 'the call is refused' : 'the PBX default caller ID'}` : (REASONS[x.reason] ?? x.reason);
   if (x.action === 'dial') {

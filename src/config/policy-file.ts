@@ -21,6 +21,15 @@ const displayName = z
   .max(40)
   .regex(/^[\p{L}\p{N} .,'&()-]*$/u, 'letters, digits, spaces and . , \' & ( ) - only');
 const numberFormat = z.enum(['e164', 'national']);
+const dailyCap = z.number().int('a whole number').min(1).max(100_000);
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const locationText = z.string().min(1).max(80);
 const country = z.string().refine((c): boolean => isSupportedCountry(c), 'must be an ISO 3166 country code like US or CN');
 // YAML reads 000 or 112 unquoted as integers (000 becomes 0): digit strings must be quoted.
@@ -163,6 +172,13 @@ export const policyFileSchema = z.strictObject({
     selection: z.enum(['random', 'lru']).default('random'),
     chains: z.strictObject({ group: chain.optional(), area: chain.optional(), agent: chain.optional() }).default({}),
     onInvalidNumber: z.enum(['reject', 'default']).default('reject'),
+    /** At most this many calls present one number per day (a number's own dailyCap wins); absent: no cap. */
+    dailyCap: dailyCap.optional(),
+    /** The day of the caps: midnight in this IANA time zone. */
+    capTimeZone: z
+      .string()
+      .refine((tz) => isTimeZone(tz), 'must be an IANA time zone like UTC, America/New_York or Asia/Shanghai')
+      .default('UTC'),
   }),
   trunks: z.record(name, trunkSchema).default({ trunk: trunkSchema.parse({}) }),
   emergency: emergencySchema.default({ numbers: {} }),
@@ -178,6 +194,7 @@ export const policyFileSchema = z.strictObject({
         enabled: z.boolean().default(true),
         groups: z.array(name).default([]),
         location: z.strictObject({ area: locationText.nullable().optional(), region: locationText.nullable().optional() }).optional(),
+        dailyCap: dailyCap.optional(),
       }),
     )
     .default([]),

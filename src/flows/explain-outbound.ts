@@ -21,7 +21,7 @@ export interface OutboundExplanation {
   strategy: string | null;
   selection: 'random' | 'lru' | null;
   /** Every tier of the strategy's chain in order, with the numbers it offers; `used` marks the one that decides. */
-  chain: { tier: Tier; candidates: number; numbers: string[]; used: boolean }[];
+  chain: { tier: Tier; candidates: number; /** Numbers of the tier left out: at their daily cap today. */ atCap: number; numbers: string[]; used: boolean }[];
   tier: Tier | 'emergency' | null;
   fallback: boolean;
   /** lru: the number the next call gets; random: null (one of `choices`). */
@@ -81,16 +81,19 @@ export async function explainOutbound(
   if (policy.inventory.size === 0) return { ...withCallee, reason: 'no_enabled_numbers' };
 
   let decided = false;
+  const now = Date.now();
+  const offered = (tier: Tier) => policy.inventory.available(candidatesFor(tier, { agent, callee: location }, policy.inventory), now);
   const chain = settings.chains[settings.strategy].map((tier) => {
-    const found = candidatesFor(tier, { agent, callee: location }, policy.inventory);
+    const all = candidatesFor(tier, { agent, callee: location }, policy.inventory);
+    const found = policy.inventory.available(all, now);
     const used = !decided && found.length > 0;
     decided ||= used;
-    return { tier, candidates: found.length, numbers: found.slice(0, LISTED).map((n) => n.e164), used };
+    return { tier, candidates: found.length, atCap: all.length - found.length, numbers: found.slice(0, LISTED).map((n) => n.e164), used };
   });
   const at = chain.findIndex((t) => t.used);
   if (at < 0) return { ...withCallee, chain, reason: 'chain_exhausted' };
   const tier = chain[at]!;
-  const all = candidatesFor(tier.tier, { agent, callee: location }, policy.inventory);
+  const all = offered(tier.tier);
   const callerId = settings.selection === 'lru' ? policy.inventory.leastRecentlyUsed(all).e164 : all.length === 1 ? all[0]!.e164 : null;
   return {
     ...withCallee,

@@ -25,6 +25,8 @@ export interface PoolNumber {
   location: Location;
   /** Epoch milliseconds of the last call that presented this number; 0 if never. */
   lastUsedAt: number;
+  /** At most this many calls present it per day (its own cap, else the policy's); absent or null: no cap. */
+  dailyCap?: number | null;
 }
 
 export interface AgentProfile {

@@ -18,13 +18,15 @@ export function chooseCallerId(
   inventory: NumberInventory,
   settings: CallerIdSettings,
   random: Random = Math.random,
+  /** When the call is placed: a number at its daily cap that day is not a candidate. */
+  at: number = Date.now(),
 ): CallerIdDecision {
   const strategy = settings.strategy;
   if (inventory.size === 0) return { kind: 'none', strategy, reason: 'no_enabled_numbers' };
   const chain = settings.chains[strategy];
   for (let i = 0; i < chain.length; i++) {
     const tier = chain[i]!;
-    const candidates = candidatesFor(tier, req, inventory);
+    const candidates = inventory.available(candidatesFor(tier, req, inventory), at);
     if (candidates.length === 0) continue;
     const picked = settings.selection === 'lru' ? inventory.leastRecentlyUsed(candidates) : candidates[Math.floor(random() * candidates.length)]!;
     return { kind: 'number', number: picked.e164, strategy, tier, fallback: i > 0, candidates: candidates.length };
@@ -45,7 +47,7 @@ export function reserveCallerId(
   at: number,
   random: Random = Math.random,
 ): CallerIdDecision {
-  const decision = chooseCallerId(req, inventory, settings, random);
+  const decision = chooseCallerId(req, inventory, settings, random, at);
   if (decision.kind === 'number') inventory.markUsed(decision.number, at);
   return decision;
 }

@@ -26,12 +26,51 @@ export interface NumberInventory {
    * the lists this inventory hands out (one queue each, kept in use order); a scan otherwise.
    */
   leastRecentlyUsed(candidates: readonly PoolNumber[]): PoolNumber;
+  /** Whether any number has a daily cap (else `available` is the list itself, at no cost). */
+  readonly capped: boolean;
+  /** `list` without the numbers that reached their daily cap on the day of `at`. */
+  available(list: readonly PoolNumber[], at: number): readonly PoolNumber[];
+  /** Calls that presented the number on the day of `at` (counted by markUsed and the loaded counts). */
+  usesOn(e164: string, at: number): number;
+}
+
+/** Daily caps: the day's boundary, and the calls counted so far on a day (loaded from the records). */
+export interface CapOptions {
+  timeZone: string;
+  /** Calls per number on `day` (YYYY-MM-DD in timeZone). */
+  counts?: { day: string; perNumber: ReadonlyMap<string, number> };
+}
+
+/** The calendar day (YYYY-MM-DD) of an instant in a time zone; one formatter per zone. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+export function capDay(at: number, timeZone: string): string {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  return f.format(at);
 }
 
 const EMPTY: readonly PoolNumber[] = [];
 
-export function createNumberInventory(numbers: readonly PoolNumber[], agents: readonly AgentProfile[]): NumberInventory {
+export function createNumberInventory(numbers: readonly PoolNumber[], agents: readonly AgentProfile[], caps: CapOptions = { timeZone: 'UTC' }): NumberInventory {
   const enabled = numbers.filter((n) => n.enabled);
+  const capped = enabled.some((n) => n.dailyCap != null);
+  // Today's calls per number; a new day starts from zero.
+  let day = caps.counts?.day ?? '';
+  let uses = new Map(caps.counts?.perNumber ?? []);
+  // Day keys are formatted at most once a second (Intl is slow on the hot path).
+  let dayCheckedAt = -Infinity;
+  const onDay = (at: number) => {
+    if (Math.abs(at - dayCheckedAt) < 1000) return;
+    dayCheckedAt = at;
+    const d = capDay(at, caps.timeZone);
+    if (d !== day) {
+      day = d;
+      uses = new Map();
+    }
+  };
   const byE164 = new Map(numbers.map((n) => [n.e164, n]));
   const byGroup = groupBy(enabled, (n) => n.groups);
   const byArea = groupBy(enabled, (n) => keyList(n.location.area));
@@ -84,9 +123,25 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
     markUsed(e164, at) {
       const n = byE164.get(e164);
       if (!n) return;
+      if (capped) {
+        onDay(at);
+        uses.set(e164, (uses.get(e164) ?? 0) + 1);
+      }
       latest = Math.max(at, latest + 1);
       n.lastUsedAt = latest;
       for (const q of queuesOf.get(n) ?? EMPTY_QUEUES) q.used(n);
+    },
+    capped,
+    available(list, at) {
+      if (!capped) return list;
+      onDay(at);
+      let any = false;
+      for (const n of list) if (n.dailyCap != null && (uses.get(n.e164) ?? 0) >= n.dailyCap) any = true;
+      return any ? list.filter((n) => n.dailyCap == null || (uses.get(n.e164) ?? 0) < n.dailyCap) : list;
+    },
+    usesOn(e164, at) {
+      if (capped) onDay(at);
+      return capped && capDay(at, caps.timeZone) === day ? (uses.get(e164) ?? 0) : 0;
     },
     leastRecentlyUsed(candidates) {
       const q = queues.get(candidates);

@@ -26,7 +26,7 @@ export class PolicyConflictError extends Error {
 export async function policyFingerprint(tx: Pick<Db, 'execute'>): Promise<string> {
   const [row] = rowsOf<{ f: string }>(
     await tx.execute(sql`SELECT md5(concat_ws('#',
-      (SELECT string_agg(concat_ws('|', e164, enabled, location_country, location_region, location_area, location_source), ',' ORDER BY e164) FROM numbers),
+      (SELECT string_agg(concat_ws('|', e164, enabled, location_country, location_region, location_area, location_source, daily_cap), ',' ORDER BY e164) FROM numbers),
       (SELECT string_agg(name, ',' ORDER BY name) FROM groups),
       (SELECT string_agg(number_e164 || '|' || group_name, ',' ORDER BY number_e164, group_name) FROM number_groups),
       (SELECT string_agg(id || '|' || endpoint, ',' ORDER BY id) FROM agents),
@@ -91,6 +91,7 @@ export async function applyPolicy(
         location_region: override(manual?.region, auto.region),
         location_area: override(manual?.area, auto.area),
         location_source: manual ? 'manual' : 'auto',
+        daily_cap: n.dailyCap ?? null,
       };
     }),
   );
@@ -123,14 +124,14 @@ export async function applyPolicy(
 
     await tx.execute(sql`CREATE TEMP TABLE apply_groups (name text PRIMARY KEY) ON COMMIT DROP`);
     await tx.execute(sql`CREATE TEMP TABLE apply_numbers (e164 text PRIMARY KEY, enabled boolean NOT NULL, location_country text NOT NULL,
-      location_region text, location_area text, location_source text NOT NULL) ON COMMIT DROP`);
+      location_region text, location_area text, location_source text NOT NULL, daily_cap integer) ON COMMIT DROP`);
     await tx.execute(sql`CREATE TEMP TABLE apply_number_groups (number_e164 text, group_name text, PRIMARY KEY (number_e164, group_name)) ON COMMIT DROP`);
     await tx.execute(sql`CREATE TEMP TABLE apply_agents (id text PRIMARY KEY, endpoint text NOT NULL, chosen_number text) ON COMMIT DROP`);
     await tx.execute(sql`CREATE TEMP TABLE apply_agent_groups (agent_id text, group_name text, PRIMARY KEY (agent_id, group_name)) ON COMMIT DROP`);
     await tx.execute(sql`CREATE TEMP TABLE apply_agent_numbers (agent_id text, number_e164 text, PRIMARY KEY (agent_id, number_e164)) ON COMMIT DROP`);
 
     await stage('apply_groups', 'name text', file.groups.map((name) => ({ name })));
-    await stage('apply_numbers', 'e164 text, enabled boolean, location_country text, location_region text, location_area text, location_source text', located);
+    await stage('apply_numbers', 'e164 text, enabled boolean, location_country text, location_region text, location_area text, location_source text, daily_cap integer', located);
     await stage('apply_number_groups', 'number_e164 text, group_name text', file.numbers.flatMap((n) => n.groups.map((g) => ({ number_e164: n.number, group_name: g }))));
     const existing = new Map(rowsOf<{ id: string; chosen_number: string | null }>(await tx.execute(sql`SELECT id, chosen_number FROM agents`)).map((a) => [a.id, a.chosen_number]));
     await stage(
@@ -159,13 +160,13 @@ export async function applyPolicy(
     // What is new or different; rows already as the file says are not written at all.
     await change(sql`INSERT INTO groups (name) SELECT name FROM apply_groups ON CONFLICT DO NOTHING`);
     await change(sql`
-      INSERT INTO numbers (e164, enabled, location_country, location_region, location_area, location_source, updated_at)
-      SELECT e164, enabled, location_country, location_region, location_area, location_source, now() FROM apply_numbers
+      INSERT INTO numbers (e164, enabled, location_country, location_region, location_area, location_source, daily_cap, updated_at)
+      SELECT e164, enabled, location_country, location_region, location_area, location_source, daily_cap, now() FROM apply_numbers
       ON CONFLICT (e164) DO UPDATE SET enabled = excluded.enabled, location_country = excluded.location_country,
         location_region = excluded.location_region, location_area = excluded.location_area,
-        location_source = excluded.location_source, updated_at = excluded.updated_at
-      WHERE (numbers.enabled, numbers.location_country, numbers.location_region, numbers.location_area, numbers.location_source)
-        IS DISTINCT FROM (excluded.enabled, excluded.location_country, excluded.location_region, excluded.location_area, excluded.location_source)`);
+        location_source = excluded.location_source, daily_cap = excluded.daily_cap, updated_at = excluded.updated_at
+      WHERE (numbers.enabled, numbers.location_country, numbers.location_region, numbers.location_area, numbers.location_source, numbers.daily_cap)
+        IS DISTINCT FROM (excluded.enabled, excluded.location_country, excluded.location_region, excluded.location_area, excluded.location_source, excluded.daily_cap)`);
     await change(sql`INSERT INTO number_groups (number_e164, group_name) SELECT number_e164, group_name FROM apply_number_groups ON CONFLICT DO NOTHING`);
     // Endpoints are unique: move the changing ones out of the way so two agents can swap endpoints.
     await change(sql`UPDATE agents t SET endpoint = '~' || t.id FROM apply_agents a WHERE a.id = t.id AND a.endpoint <> t.endpoint`);

@@ -73,6 +73,8 @@ export interface DashboardReport {
     /** Pool numbers no outbound call presented in the range: the count, and the first UNUSED_LIMIT. */
     unusedCount: number;
     unused: { number: string; enabled: boolean }[];
+    /** Daily caps today: how many enabled numbers have one, how many reached it, those near it. */
+    caps: { timeZone: string; capped: number; atCap: number; near: { number: string; used: number; cap: number }[] };
   };
   memory: {
     daily: DailyMemory[];
@@ -150,7 +152,7 @@ async function rows<T>(db: Db, q: SQL): Promise<T[]> {
   return rowsOf<T>(await db.execute(q));
 }
 
-async function numberUsage(db: Db, r: DashboardRange, days: string[]): Promise<Omit<DashboardReport['numbers'], 'tiers' | 'poolSize' | 'unusedCount' | 'unused'>> {
+async function numberUsage(db: Db, r: DashboardRange, days: string[]): Promise<Omit<DashboardReport['numbers'], 'tiers' | 'poolSize' | 'unusedCount' | 'unused' | 'caps'>> {
   // One grouping per (number, day) in PostgreSQL; only the busiest numbers' days come back.
   const perNumberDay = sql`SELECT ${c.callerId} AS number, ${dayOf(r.timeZone)} AS day, count(*)::int AS n FROM ${c} WHERE ${presented(r)} GROUP BY 1, 2`;
   const [top, daily] = await Promise.all([
@@ -261,11 +263,35 @@ async function memory(db: Db, r: DashboardRange, days: string[]): Promise<Dashbo
 }
 
 /** Every figure of the dashboard for a range; independent queries run side by side. */
+/** Numbers listed as near their cap: at or above this share of it today. */
+export const NEAR_CAP = 0.8;
+
+/**
+ * Today's use of every capped number (the day of callerId.capTimeZone), those at NEAR_CAP of
+ * their cap or more, fullest first; the count of those at their cap (no more calls today).
+ */
+async function capUsage(db: Db): Promise<DashboardReport['numbers']['caps']> {
+  const [settings] = rowsOf<{ value: { dailyCap?: number; capTimeZone?: string } | null }>(await db.execute(sql`SELECT value FROM settings WHERE key = 'callerId'`));
+  const global = settings?.value?.dailyCap ?? null;
+  const timeZone = settings?.value?.capTimeZone ?? 'UTC';
+  const rows = rowsOf<{ number: string; cap: number; used: number; day: string }>(
+    await db.execute(sql`SELECT n.e164 AS number, coalesce(n.daily_cap, ${global}::int) AS cap, coalesce(u.used, 0)::int AS used,
+        to_char(now() AT TIME ZONE ${timeZone}, 'YYYY-MM-DD') AS day
+      FROM numbers n LEFT JOIN (
+        SELECT caller_id, count(*) AS used FROM calls
+        WHERE direction = 'outbound' AND action = 'dial' AND decided_at >= (date_trunc('day', now() AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone})
+        GROUP BY caller_id) u ON u.caller_id = n.e164
+      WHERE n.enabled AND coalesce(n.daily_cap, ${global}::int) IS NOT NULL`),
+  );
+  const near = rows.filter((r) => r.used >= r.cap * NEAR_CAP).sort((a, b) => b.used / b.cap - a.used / a.cap || a.number.localeCompare(b.number));
+  return { timeZone, capped: rows.length, atCap: rows.filter((r) => r.used >= r.cap).length, near: near.slice(0, 200).map((r) => ({ number: r.number, used: r.used, cap: r.cap })) };
+}
+
 export async function dashboardReport(db: Db, range: DashboardRange): Promise<DashboardReport> {
   const days = daysOf(range);
   const f = { since: range.since, until: range.until };
   const opts = { timeZone: range.timeZone };
-  const [byAgent, byGroup, byDay, usage, tierCounts, unused, mem] = await Promise.all([
+  const [byAgent, byGroup, byDay, usage, tierCounts, unused, mem, caps] = await Promise.all([
     summarizeSurveys(db, f, 'agent', opts),
     summarizeSurveys(db, f, 'group', opts),
     summarizeSurveys(db, f, 'day', opts),
@@ -273,6 +299,7 @@ export async function dashboardReport(db: Db, range: DashboardRange): Promise<Da
     tiers(db, range),
     unusedNumbers(db, range),
     memory(db, range, days),
+    capUsage(db),
   ]);
   const surveyDay = new Map(byDay.map((s) => [s.key, s]));
   return {
@@ -288,7 +315,7 @@ export async function dashboardReport(db: Db, range: DashboardRange): Promise<Da
         return { day, offered: s?.offered ?? 0, rated: s?.rated ?? 0, responseRate: s ? s.responseRate : null, averageScore: s?.averageScore ?? null };
       }),
     },
-    numbers: { ...usage, tiers: tierCounts, ...unused },
+    numbers: { ...usage, tiers: tierCounts, ...unused, caps },
     memory: mem,
   };
 }

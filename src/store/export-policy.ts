@@ -25,6 +25,7 @@ export interface ExportedNumber {
   enabled: boolean;
   groups: string[];
   location?: { area?: string | null; region?: string | null };
+  dailyCap?: number;
 }
 
 export interface ExportedAgent {
@@ -41,8 +42,8 @@ export async function exportPolicy(db: Db): Promise<ExportedPolicy> {
     async (tx) => {
       const settings = new Map(rowsOf<{ key: string; value: unknown }>(await tx.execute(sql`SELECT key, value FROM settings`)).map((r) => [r.key, r.value]));
       const groups = rowsOf<{ name: string }>(await tx.execute(sql`SELECT name FROM groups ORDER BY name`)).map((r) => r.name);
-      const numberRows = rowsOf<{ e164: string; enabled: boolean; location_country: string; location_region: string | null; location_area: string | null; location_source: string; groups: string[] }>(
-        await tx.execute(sql`SELECT n.e164, n.enabled, n.location_country, n.location_region, n.location_area, n.location_source,
+      const numberRows = rowsOf<{ e164: string; enabled: boolean; daily_cap: number | null; location_country: string; location_region: string | null; location_area: string | null; location_source: string; groups: string[] }>(
+        await tx.execute(sql`SELECT n.e164, n.enabled, n.daily_cap, n.location_country, n.location_region, n.location_area, n.location_source,
           coalesce(array_agg(g.group_name ORDER BY g.group_name) FILTER (WHERE g.group_name IS NOT NULL), '{}') AS groups
           FROM numbers n LEFT JOIN number_groups g ON g.number_e164 = n.e164 GROUP BY n.e164 ORDER BY n.e164`),
       );
@@ -63,6 +64,7 @@ export async function exportPolicy(db: Db): Promise<ExportedPolicy> {
         number: n.e164,
         enabled: n.enabled,
         groups: n.groups,
+        ...(n.daily_cap !== null ? { dailyCap: n.daily_cap } : {}),
         ...(n.location_source === 'manual' ? { location: { area: plain(n.location_area, n.location_country), region: plain(n.location_region, n.location_country) } } : {}),
       }));
       policy.agents = agentRows.map((a) => ({ id: a.id, endpoint: a.endpoint, groups: a.groups, numbers: a.numbers }));

@@ -1,8 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { rowsOf } from './call-records.js';
 import { z } from 'zod';
 import { policyFileSchema } from '../config/policy-file.js';
 import { DEFAULT_CHAINS, type AgentProfile, type CallerIdSettings, type PoolNumber } from '../policy/caller-id-types.js';
-import { createNumberInventory, type NumberInventory } from '../policy/number-inventory.js';
+import { capDay, createNumberInventory, type NumberInventory } from '../policy/number-inventory.js';
 import type { EmergencySettings } from '../policy/emergency.js';
 import type { MemorySettings } from '../policy/call-memory.js';
 import { SURVEY_OFF, type SurveySettings } from '../policy/survey.js';
@@ -48,7 +49,11 @@ export interface PolicyRows {
     area: string | null;
     /** Epoch milliseconds; null: never used. */
     lastUsedAt: number | null;
+    /** The number's own daily cap (absent in snapshots of earlier versions). */
+    dailyCap?: number | null;
   }[];
+  /** Calls per caller ID on `day` (YYYY-MM-DD in callerId.capTimeZone), read when a cap is set. */
+  capCounts?: { day: string; perNumber: [string, number][] };
   /** [number, group] */
   numberGroups: [string, string][];
   agents: { id: string; endpoint: string; chosenNumber: string | null }[];
@@ -84,6 +89,20 @@ export async function readPolicyRows(db: Db): Promise<PolicyRows> {
       const agentGroupRows = await tx.select().from(agentGroups);
       const agentNumberRows = await tx.select().from(agentNumbers);
       const pauseRows = await tx.select({ agentId: agentPauses.agentId }).from(agentPauses);
+      // Daily caps count the calls already placed today (calls_outbound_decided_idx: today's rows only).
+      const callerId = settingRows.find((r) => r.key === 'callerId')?.value as { dailyCap?: number; capTimeZone?: string } | undefined;
+      let capCounts: PolicyRows['capCounts'];
+      if (callerId?.dailyCap != null || numberRows.some((n) => n.dailyCap !== null)) {
+        const tz = callerId?.capTimeZone ?? 'UTC';
+        const counted = rowsOf<{ caller_id: string; n: number }>(
+          await tx.execute(sql`SELECT caller_id, count(*)::int AS n FROM calls
+            WHERE direction = 'outbound' AND action = 'dial' AND caller_id IS NOT NULL
+              AND decided_at >= (date_trunc('day', now() AT TIME ZONE ${tz}) AT TIME ZONE ${tz})
+            GROUP BY caller_id`),
+        );
+        const [{ day }] = rowsOf<{ day: string }>(await tx.execute(sql`SELECT to_char(now() AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS day`)) as [{ day: string }];
+        capCounts = { day, perNumber: counted.map((r) => [r.caller_id, r.n]) };
+      }
       return {
         settings: Object.fromEntries(settingRows.map((r) => [r.key, r.value])),
         numbers: numberRows.map((n) => ({
@@ -93,7 +112,9 @@ export async function readPolicyRows(db: Db): Promise<PolicyRows> {
           region: n.locationRegion,
           area: n.locationArea,
           lastUsedAt: n.lastUsedAt?.getTime() ?? null,
+          dailyCap: n.dailyCap,
         })),
+        capCounts,
         numberGroups: numberGroupRows.map((r) => [r.numberE164, r.groupName]),
         agents: agentRows,
         agentGroups: agentGroupRows.map((r) => [r.agentId, r.groupName]),
@@ -125,7 +146,13 @@ export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): 
     groups: groupsOfNumber.get(n.e164) ?? [],
     location: { country: n.country, region: n.region, area: n.area },
     lastUsedAt: Math.max(n.lastUsedAt ?? 0, previous?.inventory.get(n.e164)?.lastUsedAt ?? 0),
+    dailyCap: n.dailyCap ?? callerId?.dailyCap ?? null,
   }));
+  // Today's counts: the records', or this process's own when higher (uses whose records are still queued).
+  const capTimeZone = callerId?.capTimeZone ?? 'UTC';
+  const now = Date.now();
+  const counted = new Map(rows.capCounts?.day === capDay(now, capTimeZone) ? rows.capCounts.perNumber : []);
+  if (previous?.inventory.capped) for (const n of pool) counted.set(n.e164, Math.max(counted.get(n.e164) ?? 0, previous.inventory.usesOn(n.e164, now)));
   const profiles: AgentProfile[] = rows.agents.map((a) => ({
     id: a.id,
     endpoint: a.endpoint,
@@ -148,7 +175,7 @@ export function buildRuntimePolicy(rows: PolicyRows, previous?: RuntimePolicy): 
     emergency: shape.emergency.parse(raw.emergency),
     memory: shape.memory.parse(raw.memory),
     survey: raw.survey === undefined ? SURVEY_OFF : surveySettingsSchema.parse(raw.survey),
-    inventory: createNumberInventory(pool, profiles),
+    inventory: createNumberInventory(pool, profiles, { timeZone: capTimeZone, counts: { day: capDay(now, capTimeZone), perNumber: counted } }),
     pausedAgents: new Set(rows.pausedAgents ?? []),
     configured: callerId !== undefined,
   };

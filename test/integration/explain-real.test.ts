@@ -84,6 +84,21 @@ describe('explain outbound = the caller ID the trunk then receives', () => {
   });
 });
 
+describe('daily caps: a number at its cap is skipped by explain and by the real call alike', () => {
+  test('the New York number, used once today and capped at 1, gives way to the pool', async () => {
+    await running.adapter.flushRecords();
+    // Re-applied with a cap: the load counts today's records, where the New York number is already used once.
+    await running.apply(POLICY.replace('- { number: "+12125550100" }', '- { number: "+12125550100", dailyCap: 1 }'));
+    const x = await explain<OutboundExplanation>(`/api/v1/explain/outbound?agent=alice&callee=${encodeURIComponent('+12125550188')}`);
+    assert.deepEqual([x.chain[0]!.tier, x.chain[0]!.candidates, x.chain[0]!.atCap], ['area', 0, 1]);
+    assert.equal(x.tier, 'pool');
+    const { view } = await callThrough(trunk, AGENT_ONE, '+12125550188');
+    assert.equal(view?.callerIdNumber, x.trunk.callerId);
+    assert.notEqual(view?.callerIdNumber, '+12125550100');
+    await running.apply(POLICY);
+  });
+});
+
 describe('explain inbound = the phone that then rings', () => {
   test('a customer alice called goes to alice; a stranger to the IVR', async () => {
     await callThrough(trunk, AGENT_ONE, '+14155550177');

@@ -155,6 +155,10 @@
       'No outbound call presented a caller ID in this period.',
     );
     fillTable('table-tiers', n.tiers.map((t) => [t.tier, t.calls, t.fallback]), 'No outbound calls in this period.');
+    const c = n.caps;
+    $('caps-summary').textContent =
+      c.capped === 0 ? 'No number has a daily cap.' : `${c.atCap} of ${c.capped} capped numbers reached their cap today (days in ${c.timeZone}); at 80 % or more:`;
+    fillTable('table-caps', c.near.map((x) => [x.number, x.used, x.cap]), c.capped === 0 ? 'No caps.' : 'None near its cap.');
     $('unused-summary').textContent =
       n.unusedCount === 0 ? 'Every pool number was used.' : `${n.unusedCount} of ${n.poolSize} pool numbers were not used${n.unusedCount > n.unused.length ? ` (the first ${n.unused.length} listed)` : ''}.`;
     const ul = $('unused-list');

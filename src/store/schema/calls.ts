@@ -49,6 +49,9 @@ export const calls = pgTable(
       .on(t.customerE164, t.decidedAt.desc(), t.agentId, t.answeredAt)
       .where(sql`${t.direction} = 'outbound'`),
     uniqueIndex('calls_pbx_channel_uidx').on(t.pbx, t.channelId),
+    // Daily caps count today's outbound calls per caller ID at every policy load; the dashboard
+    // reads outbound calls by day: both a range of decided_at, never the whole table.
+    index('calls_outbound_decided_idx').on(t.decidedAt, t.callerId).where(sql`${t.direction} = 'outbound'`),
     // Calls whose end is not recorded yet, checked against the PBX after every (re)connect.
     index('calls_open_idx').on(t.pbx, t.decidedAt).where(sql`${t.endedAt} IS NULL`),
   ],

@@ -1,4 +1,4 @@
-import { boolean, index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Caller-ID pool: every number the trunk lets us present. */
 export const numbers = pgTable('numbers', {
@@ -10,6 +10,8 @@ export const numbers = pgTable('numbers', {
   locationArea: text('location_area'),
   locationSource: text('location_source', { enum: ['auto', 'manual'] }).notNull().default('auto'),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  /** At most this many calls present the number per day (callerId.capTimeZone); null: callerId.dailyCap, if any. */
+  dailyCap: integer('daily_cap'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
