@@ -1,2 +1,2 @@
 ALTER TABLE "numbers" ADD COLUMN "daily_cap" integer;--> statement-breakpoint
-CREATE INDEX "calls_outbound_decided_idx" ON "calls" USING btree ("decided_at","caller_id") WHERE "calls"."direction" = 'outbound';
+CREATE INDEX "calls_outbound_decided_brin" ON "calls" USING brin ("decided_at") WHERE "calls"."direction" = 'outbound';

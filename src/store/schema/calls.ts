@@ -50,8 +50,11 @@ export const calls = pgTable(
       .where(sql`${t.direction} = 'outbound'`),
     uniqueIndex('calls_pbx_channel_uidx').on(t.pbx, t.channelId),
     // Daily caps count today's outbound calls per caller ID at every policy load; the dashboard
-    // reads outbound calls by day: both a range of decided_at, never the whole table.
-    index('calls_outbound_decided_idx').on(t.decidedAt, t.callerId).where(sql`${t.direction} = 'outbound'`),
+    // reads outbound calls by day: both a range of decided_at, never the whole table. BRIN (rows
+    // arrive in time order): small, and never a way to read calls in decided_at order, which a
+    // B-tree here was: the planner took it for the call-memory look-up's generic plan (ORDER BY
+    // decided_at DESC LIMIT 1) instead of calls_memory_idx.
+    index('calls_outbound_decided_brin').using('brin', t.decidedAt).where(sql`${t.direction} = 'outbound'`),
     // Calls whose end is not recorded yet, checked against the PBX after every (re)connect.
     index('calls_open_idx').on(t.pbx, t.decidedAt).where(sql`${t.endedAt} IS NULL`),
   ],
