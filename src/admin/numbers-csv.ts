@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { nameSchema } from '../config/policy-file.js';
 import { parseDialedNumber, type CountryCode } from '../phone/index.js';
 
 /**
@@ -30,7 +31,6 @@ export interface CsvProblem {
 const COLUMNS = new Set(['number', 'enabled', 'groups', 'area', 'region', 'dailycap']);
 const TRUE = new Set(['true', 'yes', '1', 'y', '']);
 const FALSE = new Set(['false', 'no', '0', 'n']);
-const GROUP = /^[A-Za-z0-9_.@-]{1,64}$/;
 /** More rows than this is refused whole: the import is applied in one transaction, in memory. */
 export const CSV_MAX_ROWS = 250_000;
 
@@ -78,7 +78,7 @@ export function parseNumbersCsv(text: string, defaultCountry: string): { rows: C
     const groups = cell('groups');
     if (groups !== undefined) {
       row.groups = groups.split(/[;|]/).map((g) => g.trim()).filter(Boolean);
-      const bad = row.groups.find((g) => !GROUP.test(g));
+      const bad = row.groups.find((g) => !nameSchema.safeParse(g).success);
       if (bad !== undefined) return fail(`groups: '${bad}' is not a group name (1-64 letters, digits, _ . @ -)`);
     }
     const cap = cell('dailycap');

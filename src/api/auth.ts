@@ -2,12 +2,12 @@
 // comes as `Authorization: Bearer <token>` or, for the dashboard in a browser, in the
 // `callpolicy_token` cookie its login form sets. Tokens are compared in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { nameSchema } from '../config/policy-file.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'agent'; agentId: string };
 
 export const TOKEN_COOKIE = 'callpolicy_token';
 const TOKEN_CHARS = /^[A-Za-z0-9._~+/=-]{16,256}$/;
-const AGENT_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export class TokenFileError extends Error {
   override name = 'TokenFileError';
@@ -29,7 +29,7 @@ export function parseAgentTokens(text: string, source: string, adminToken?: stri
       const agentId = colon > 0 ? entry.slice(0, colon) : '';
       const token = colon > 0 ? entry.slice(colon + 1) : '';
       // Never echo a token: only its agent and position.
-      if (!AGENT_ID.test(agentId)) problems.push(`${at}: an entry is <agent id>:<token>, and the agent id is 1-64 letters, digits, _ . @ -`);
+      if (!nameSchema.safeParse(agentId).success) problems.push(`${at}: an entry is <agent id>:<token>, and the agent id is 1-64 letters, digits, _ . @ -`);
       else if (!TOKEN_CHARS.test(token)) problems.push(`${at}: the token of agent '${agentId}' must be 16-256 of A-Z a-z 0-9 . _ ~ + / = -`);
       else if (tokens.has(token) || token === adminToken) problems.push(`${at}: the token of agent '${agentId}' is already used by ${token === adminToken ? 'the admin' : `agent '${tokens.get(token)}'`}`);
       else tokens.set(token, agentId);

@@ -4,6 +4,8 @@ import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AdminError } from '../admin/admin-error.js';
+import { nameSchema } from '../config/policy-file.js';
+import { isTimeZone } from '../config/time-zone.js';
 import { numberForLog } from '../log.js';
 import { calls } from '../store/schema/index.js';
 import { listSurveyResults, summarizeSurveys, type SurveyFilter } from '../store/survey-report.js';
@@ -11,7 +13,7 @@ import { agentOf, type ApiDeps } from './api-server.js';
 import { defineRoute } from './route.js';
 
 export const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with a zone, e.g. 2026-12-01T00:00:00Z' });
-const agentId = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, '1-64 letters, digits, _ . @ -');
+const agentId = nameSchema;
 /** Paging: the decidedAt and id of the last call of the previous page, as `next.cursor` gives them. */
 const cursor = z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z~[0-9a-f-]{36}$/, 'must be a next.cursor value from the previous page');
 
@@ -84,11 +86,7 @@ async function listCalls(deps: ApiDeps, q: CallsQuery, mask: boolean) {
 }
 
 function checkTimeZone(tz: string): void {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    throw new AdminError(400, 'bad-request', `tz: not an IANA time zone: ${tz}`, 'tz');
-  }
+  if (!isTimeZone(tz)) throw new AdminError(400, 'bad-request', `tz: not an IANA time zone: ${tz}`, 'tz');
 }
 
 const filterOf = (q: z.infer<typeof surveyListQuery> | z.infer<typeof surveySummaryQuery>): SurveyFilter => ({

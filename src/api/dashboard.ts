@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isTimeZone } from '../config/time-zone.js';
 import type { Db } from '../store/database.js';
 import { dashboardReport, lastDays } from '../store/dashboard-report.js';
 import { TOKEN_COOKIE, tokenOf, type Principal } from './auth.js';
@@ -145,11 +146,7 @@ function parseQuery(input: unknown): { ok: true; value: z.infer<typeof dashboard
     const field = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.') || 'query';
     return { ok: false, error: bad(field, issue.code === 'unrecognized_keys' ? 'unknown parameter' : issue.message) };
   }
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: r.data.tz });
-  } catch {
-    return { ok: false, error: bad('tz', `not an IANA time zone: ${r.data.tz}`) };
-  }
+  if (!isTimeZone(r.data.tz)) return { ok: false, error: bad('tz', `not an IANA time zone: ${r.data.tz}`) };
   return { ok: true, value: r.data };
 }
 

@@ -2,6 +2,7 @@
 // real call, without placing one (nothing is reserved or recorded).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { nameSchema } from '../config/policy-file.js';
 import { decideInbound } from '../flows/inbound-flow.js';
 import { explainOutbound } from '../flows/explain-outbound.js';
 import { numberForLog } from '../log.js';
@@ -9,9 +10,9 @@ import { createCallMemoryLookup, lastOutboundCallEver } from '../store/call-memo
 import type { ApiDeps } from './api-server.js';
 import { defineRoute } from './route.js';
 
-const trunk = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, '1-64 letters, digits, _ . @ -').default('trunk').describe('the trunk the call would use (its country reads numbers)');
+const trunk = nameSchema.default('trunk').describe('the trunk the call would use (its country reads numbers)');
 export const explainOutboundQuery = z.strictObject({
-  agent: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, '1-64 letters, digits, _ . @ -').describe('agent id'),
+  agent: nameSchema.describe('agent id'),
   callee: z.string().min(1).max(64).describe('what the agent would dial'),
   trunk,
 });

@@ -6,7 +6,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { AdminError } from '../admin/admin-error.js';
 import { findAgent, SETTINGS_SECTIONS } from '../admin/policy-edits.js';
-import { policyFileSchema } from '../config/policy-file.js';
+import { e164Schema, nameSchema, policyFileSchema } from '../config/policy-file.js';
 import { listAgentPauses, setAgentPaused, setChosenNumber } from '../store/load-policy.js';
 import { LARGE_BODY, type ApiDeps } from './api-server.js';
 import { defineRoute } from './route.js';
@@ -15,8 +15,8 @@ const shape = policyFileSchema.shape;
 const numberSchema = shape.numbers.unwrap().element;
 const agentSchema = shape.agents.unwrap().element;
 const e164Param = z.strictObject({ number: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number like +14155550123 (write + as %2B in a URL)') });
-const nameParam = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, '1-64 letters, digits, _ . @ -') });
-const idParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, '1-64 letters, digits, _ . @ -') });
+const nameParam = z.strictObject({ name: nameSchema });
+const idParam = z.strictObject({ id: nameSchema });
 const sectionParam = z.strictObject({ section: z.enum(SETTINGS_SECTIONS) });
 const numbersQuery = z.strictObject({
   enabled: z.enum(['true', 'false']).optional(),
@@ -31,7 +31,7 @@ const numberPatch = z.strictObject({
   dailyCap: numberSchema.shape.dailyCap.unwrap().nullable().optional().describe("calls per day; null: the policy's callerId.dailyCap"),
 });
 const agentBody = agentSchema.omit({ id: true, chosen: true });
-export const chosenBody = z.strictObject({ number: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number like +14155550123').nullable() });
+export const chosenBody = z.strictObject({ number: e164Schema.nullable() });
 export const pauseBody = z.strictObject({ paused: z.boolean(), note: z.string().max(200).optional() });
 const importQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).default('false') });
 const formatQuery = z.strictObject({ format: z.enum(['json', 'yaml']).default('json') });

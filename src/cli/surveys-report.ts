@@ -5,6 +5,7 @@
  */
 import { numberForLog } from '../log.js';
 import type { SurveyFilter, SurveyResult, SurveySummaryBy, SurveySummaryRow } from '../store/survey-report.js';
+import { isTimeZone } from '../config/time-zone.js';
 
 export interface SurveysCliOptions {
   by?: string;
@@ -71,15 +72,6 @@ export function parseSurveysOptions(opts: SurveysCliOptions, now: number): Surve
   if (opts.group !== undefined) filter.group = opts.group;
   if (direction) filter.direction = direction;
   return { by, filter, timeZone, list, json: opts.json === true };
-}
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;

@@ -6,6 +6,7 @@ import { EMERGENCY_DIGITS_MAX, EMERGENCY_DIGITS_MIN } from '../policy/emergency.
 import { SURVEY_DIGITS } from '../policy/survey.js';
 import { BUILTIN_SURVEY_TEMPLATE_NAMES, type SurveyPromptSource } from '../policy/survey-defaults.js';
 import { parseDialedNumber } from '../phone/index.js';
+import { isTimeZone } from './time-zone.js';
 
 /**
  * The policy file: settings and the whole inventory (groups, numbers, agents) as the
@@ -14,6 +15,8 @@ import { parseDialedNumber } from '../phone/index.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'use 1-64 letters, digits, or _ . @ -');
 const e164 = z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number like +14155550123');
+/** A name as the policy writes it (group, agent id, trunk, template), and an E.164 number: the API's parameters use the same. */
+export { name as nameSchema, e164 as e164Schema };
 const chain = z.array(z.enum(TIERS)).min(1, 'a chain needs at least one tier');
 // A display name reaches the trunk in a SIP header: keep it to plain printable text.
 const displayName = z
@@ -22,14 +25,7 @@ const displayName = z
   .regex(/^[\p{L}\p{N} .,'&()-]*$/u, 'letters, digits, spaces and . , \' & ( ) - only');
 const numberFormat = z.enum(['e164', 'national']);
 const dailyCap = z.number().int('a whole number').min(1).max(100_000);
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
+
 const locationText = z.string().min(1).max(80);
 const country = z.string().refine((c): boolean => isSupportedCountry(c), 'must be an ISO 3166 country code like US or CN');
 // YAML reads 000 or 112 unquoted as integers (000 becomes 0): digit strings must be quoted.
