@@ -1,4 +1,4 @@
-import { checkPolicyObject, PolicyFileError, type PolicyFile } from '../config/policy-file.js';
+import { checkPolicyObject, type PolicyFile } from '../config/policy-file.js';
 import type { SurveySettings } from '../policy/survey.js';
 import { applyPolicy, PolicyConflictError, type ApplySummary, type LocateNumber } from '../store/apply-policy.js';
 import type { Db } from '../store/database.js';
@@ -86,4 +86,3 @@ export function createPolicyEditor(deps: PolicyEditorDeps) {
 }
 
 export type PolicyEditor = ReturnType<typeof createPolicyEditor>;
-export { PolicyFileError };

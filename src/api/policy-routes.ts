@@ -181,7 +181,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ApiDeps): void 
     app,
     { method: 'PUT', url: '/api/v1/settings/{section}', access: 'admin', summary: 'Replace one settings section (checked as in a policy file; null: the defaults, for survey: no survey)', params: sectionParam },
     async ({ params, req }) => {
-      const value = req.body === undefined ? undefined : (req.body as unknown);
+      const value = req.body as unknown;
       if (value === undefined) throw new AdminError(400, 'bad-request', 'body: the section as JSON', 'body');
       const { summary } = await policies.change(source(`PUT /api/v1/settings/${params.section}`), { kind: 'set-settings', section: params.section, value });
       return { section: params.section, ...applied(summary) };
@@ -195,24 +195,13 @@ function stripDefaults(n: z.infer<typeof numberSchema>) {
 }
 
 
+/** The store refuses an unknown agent (404) or a number not theirs (400) with an AdminError. */
 export async function chooseNumber(deps: ApiDeps, agentId: string, number: string | null): Promise<void> {
-  try {
-    await setChosenNumber(deps.db, agentId, number);
-  } catch (err) {
-    const message = (err as Error).message;
-    if (message.startsWith('unknown agent')) throw new AdminError(404, 'not-found', message, 'agent');
-    if (message.includes('may not use')) throw new AdminError(400, 'not-allowed', message, 'number');
-    throw err;
-  }
+  await setChosenNumber(deps.db, agentId, number);
   await deps.policies.changedElsewhere();
 }
 
 export async function pauseAgent(deps: ApiDeps, agentId: string, body: z.infer<typeof pauseBody>): Promise<void> {
-  try {
-    await setAgentPaused(deps.db, agentId, body.paused, body.note ?? null);
-  } catch (err) {
-    if ((err as Error).message.startsWith('unknown agent')) throw new AdminError(404, 'not-found', (err as Error).message, 'agent');
-    throw err;
-  }
+  await setAgentPaused(deps.db, agentId, body.paused, body.note ?? null);
   await deps.policies.changedElsewhere();
 }

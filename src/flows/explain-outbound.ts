@@ -80,20 +80,17 @@ export async function explainOutbound(
   const withCallee = { ...base, callee, calleeLocation: location, strategy: settings.strategy, selection: settings.selection };
   if (policy.inventory.size === 0) return { ...withCallee, reason: 'no_enabled_numbers' };
 
-  let decided = false;
   const now = Date.now();
-  const offered = (tier: Tier) => policy.inventory.available(candidatesFor(tier, { agent, callee: location }, policy.inventory), now);
-  const chain = settings.chains[settings.strategy].map((tier) => {
+  // Each tier's numbers, and those of them not at their daily cap: the candidates.
+  const tiers = settings.chains[settings.strategy].map((tier) => {
     const all = candidatesFor(tier, { agent, callee: location }, policy.inventory);
-    const found = policy.inventory.available(all, now);
-    const used = !decided && found.length > 0;
-    decided ||= used;
-    return { tier, candidates: found.length, atCap: all.length - found.length, numbers: found.slice(0, LISTED).map((n) => n.e164), used };
+    return { tier, all, found: policy.inventory.available(all, now) };
   });
-  const at = chain.findIndex((t) => t.used);
+  const at = tiers.findIndex((t) => t.found.length > 0);
+  const chain = tiers.map((t, i) => ({ tier: t.tier, candidates: t.found.length, atCap: t.all.length - t.found.length, numbers: t.found.slice(0, LISTED).map((n) => n.e164), used: i === at }));
   if (at < 0) return { ...withCallee, chain, reason: 'chain_exhausted' };
   const tier = chain[at]!;
-  const all = offered(tier.tier);
+  const all = tiers[at]!.found;
   const callerId = settings.selection === 'lru' ? policy.inventory.leastRecentlyUsed(all).e164 : all.length === 1 ? all[0]!.e164 : null;
   return {
     ...withCallee,

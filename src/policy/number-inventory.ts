@@ -140,8 +140,10 @@ export function createNumberInventory(numbers: readonly PoolNumber[], agents: re
       return any ? list.filter((n) => n.dailyCap == null || (uses.get(n.e164) ?? 0) < n.dailyCap) : list;
     },
     usesOn(e164, at) {
-      if (capped) onDay(at);
-      return capped && capDay(at, caps.timeZone) === day ? (uses.get(e164) ?? 0) : 0;
+      if (!capped) return 0;
+      // onDay starts the counts again when `at` is on another day.
+      onDay(at);
+      return uses.get(e164) ?? 0;
     },
     leastRecentlyUsed(candidates) {
       const q = queues.get(candidates);

@@ -5,6 +5,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { rowsOf } from './call-records.js';
 import { calls, numbers } from './schema/index.js';
+import { callerIdUsesToday } from './cap-counts.js';
 import { summarizeSurveys, type SurveySummaryRow } from './survey-report.js';
 
 export interface DashboardRange {
@@ -274,15 +275,11 @@ async function capUsage(db: Db): Promise<DashboardReport['numbers']['caps']> {
   const [settings] = rowsOf<{ value: { dailyCap?: number; capTimeZone?: string } | null }>(await db.execute(sql`SELECT value FROM settings WHERE key = 'callerId'`));
   const global = settings?.value?.dailyCap ?? null;
   const timeZone = settings?.value?.capTimeZone ?? 'UTC';
-  const rows = rowsOf<{ number: string; cap: number; used: number; day: string }>(
-    await db.execute(sql`SELECT n.e164 AS number, coalesce(n.daily_cap, ${global}::int) AS cap, coalesce(u.used, 0)::int AS used,
-        to_char(now() AT TIME ZONE ${timeZone}, 'YYYY-MM-DD') AS day
-      FROM numbers n LEFT JOIN (
-        SELECT caller_id, count(*) AS used FROM calls
-        WHERE direction = 'outbound' AND action = 'dial' AND decided_at >= (date_trunc('day', now() AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone})
-        GROUP BY caller_id) u ON u.caller_id = n.e164
-      WHERE n.enabled AND coalesce(n.daily_cap, ${global}::int) IS NOT NULL`),
+  const capped = rowsOf<{ number: string; cap: number }>(
+    await db.execute(sql`SELECT e164 AS number, coalesce(daily_cap, ${global}::int) AS cap FROM numbers WHERE enabled AND coalesce(daily_cap, ${global}::int) IS NOT NULL`),
   );
+  const uses = new Map((await callerIdUsesToday(db, timeZone)).perNumber);
+  const rows = capped.map((r) => ({ ...r, used: uses.get(r.number) ?? 0 }));
   const near = rows.filter((r) => r.used >= r.cap * NEAR_CAP).sort((a, b) => b.used / b.cap - a.used / a.cap || a.number.localeCompare(b.number));
   return { timeZone, capped: rows.length, atCap: rows.filter((r) => r.used >= r.cap).length, near: near.slice(0, 200).map((r) => ({ number: r.number, used: r.used, cap: r.cap })) };
 }

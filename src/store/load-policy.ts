@@ -1,5 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
-import { rowsOf } from './call-records.js';
+import { eq } from 'drizzle-orm';
+import { AdminError } from '../admin/admin-error.js';
+import { callerIdUsesToday } from './cap-counts.js';
 import { z } from 'zod';
 import { policyFileSchema } from '../config/policy-file.js';
 import { DEFAULT_CHAINS, type AgentProfile, type CallerIdSettings, type PoolNumber } from '../policy/caller-id-types.js';
@@ -93,15 +94,7 @@ export async function readPolicyRows(db: Db): Promise<PolicyRows> {
       const callerId = settingRows.find((r) => r.key === 'callerId')?.value as { dailyCap?: number; capTimeZone?: string } | undefined;
       let capCounts: PolicyRows['capCounts'];
       if (callerId?.dailyCap != null || numberRows.some((n) => n.dailyCap !== null)) {
-        const tz = callerId?.capTimeZone ?? 'UTC';
-        const counted = rowsOf<{ caller_id: string; n: number }>(
-          await tx.execute(sql`SELECT caller_id, count(*)::int AS n FROM calls
-            WHERE direction = 'outbound' AND action = 'dial' AND caller_id IS NOT NULL
-              AND decided_at >= (date_trunc('day', now() AT TIME ZONE ${tz}) AT TIME ZONE ${tz})
-            GROUP BY caller_id`),
-        );
-        const [{ day }] = rowsOf<{ day: string }>(await tx.execute(sql`SELECT to_char(now() AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS day`)) as [{ day: string }];
-        capCounts = { day, perNumber: counted.map((r) => [r.caller_id, r.n]) };
+        capCounts = await callerIdUsesToday(tx, callerId?.capTimeZone ?? 'UTC');
       }
       return {
         settings: Object.fromEntries(settingRows.map((r) => [r.key, r.value])),
@@ -204,11 +197,11 @@ function multiMap(pairs: readonly (readonly [string, string])[]): Map<string, st
 /** The agent picks one of their allowed numbers (the `agent` strategy). */
 export async function setChosenNumber(db: Db, agentId: string, e164: string | null): Promise<void> {
   const [agent] = await db.select().from(agents).where(eq(agents.id, agentId));
-  if (!agent) throw new Error(`unknown agent '${agentId}'`);
+  if (!agent) throw new AdminError(404, 'not-found', `unknown agent '${agentId}'`, 'agent');
   if (e164 !== null) {
     const allowed = await db.select().from(agentNumbers).where(eq(agentNumbers.agentId, agentId));
     if (!allowed.some((r) => r.numberE164 === e164)) {
-      throw new Error(`agent '${agentId}' may not use ${e164}; allowed: ${allowed.map((r) => r.numberE164).join(', ') || 'none'}`);
+      throw new AdminError(400, 'not-allowed', `agent '${agentId}' may not use ${e164}; allowed: ${allowed.map((r) => r.numberE164).join(', ') || 'none'}`, 'number');
     }
   }
   await db.update(agents).set({ chosenNumber: e164, updatedAt: new Date() }).where(eq(agents.id, agentId));
@@ -217,7 +210,7 @@ export async function setChosenNumber(db: Db, agentId: string, e164: string | nu
 /** Pauses an agent (call memory treats them as unavailable) or ends the pause. Unknown agents are refused. */
 export async function setAgentPaused(db: Db, agentId: string, paused: boolean, note: string | null = null): Promise<void> {
   const [agent] = await db.select({ id: agents.id }).from(agents).where(eq(agents.id, agentId));
-  if (!agent) throw new Error(`unknown agent '${agentId}' (not in the applied policy)`);
+  if (!agent) throw new AdminError(404, 'not-found', `unknown agent '${agentId}' (not in the applied policy)`, 'agent');
   if (paused) {
     await db.insert(agentPauses).values({ agentId, note }).onConflictDoUpdate({ target: agentPauses.agentId, set: { note, pausedAt: new Date() } });
   } else {
