@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests, the demo and the benchmark need on a fresh Debian 12 machine
-# (run as root): sipp, the Asterisk root (debootstrap), PostgreSQL running, espeak-ng and sox
+# (run as root): sipp, the Asterisk root (debootstrap), FreeSWITCH 1.10.12, PostgreSQL running, espeak-ng and sox
 # (survey prompts), npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,22 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 
 bash scripts/provision-asterisk-root.sh
+
+# FreeSWITCH 1.10.12 for the tests on the real switch (test/integration/fs-*.test.ts), in
+# /opt/fs1012 (CALLPOLICY_FREESWITCH_PREFIX). FreeSWITCH is not in Debian: the build beside this
+# project (../shared/freeswitch/, made from the official sources) is installed when present;
+# otherwise scripts/build-freeswitch.sh builds it from the official sources (it needs to reach
+# them, about 7 minutes on 2 cores).
+fs_prefix="${CALLPOLICY_FREESWITCH_PREFIX:-/opt/fs1012}"
+if [ ! -x "$fs_prefix/bin/freeswitch" ]; then
+  if [ -x ../shared/freeswitch/install.sh ] || [ -f ../shared/freeswitch/install.sh ]; then
+    echo "bootstrap: installing FreeSWITCH 1.10.12 from ../shared/freeswitch/"
+    bash ../shared/freeswitch/install.sh >/dev/null
+  else
+    echo "bootstrap: no FreeSWITCH at $fs_prefix and no ../shared/freeswitch/: building it from the official sources (scripts/build-freeswitch.sh)"
+    bash scripts/build-freeswitch.sh
+  fi
+fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bootstrap: npm ci"

@@ -176,6 +176,12 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, opts: { require
   if (opts.requireAri !== false && e.CALLPOLICY_PBX === 'freeswitch' && !eslPassword) {
     throw new ConfigError('FREESWITCH_ESL_PASSWORD (or FREESWITCH_ESL_PASSWORD_FILE) is required: the password of event_socket.conf.xml');
   }
+  // The shipped secrets sample's placeholder, and mod_event_socket's well-known default: an event
+  // socket any local process can open with a published password is no secret.
+  if (eslPassword && ['REPLACE-WITH-A-LONG-RANDOM-SECRET', 'ClueCon'].includes(eslPassword)) {
+    throw new ConfigError(`FREESWITCH_ESL_PASSWORD${e.FREESWITCH_ESL_PASSWORD_FILE ? '_FILE' : ''}: the event-socket password is the published "${eslPassword}"; set a long random secret in conf/callpolicy-secrets.xml and here`);
+  }
+
   if (opts.requireAri !== false && e.CALLPOLICY_PBX === 'asterisk' && !password) {
     throw new ConfigError('ARI_PASSWORD (or ARI_PASSWORD_FILE) is required: the password of the ari.conf user');
   }

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asteriskRootDir, startAsteriskSandbox, type AsteriskSandbox } from '../sandbox/asterisk-sandbox.js';
 import { SANDBOX_TOPOLOGY } from './topology.js';
+import { startFreeswitchSandbox, type FsSandbox } from '../sandbox/freeswitch-sandbox.js';
+import { FS_SANDBOX_TOPOLOGY } from './fs-topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
   }
 
   let sandbox: AsteriskSandbox | undefined;
+  let fsSandbox: FsSandbox | undefined;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test',
@@ -61,7 +64,7 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    void (sandbox?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    void Promise.allSettled([sandbox?.stop(), fsSandbox?.stop()]).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -73,7 +76,7 @@ async function main(): Promise<number> {
         log('ARI_URL is set but ARI_USER or ARI_PASSWORD is not');
         return 1;
       }
-    } else {
+    } else if (files.some((f) => !path.basename(f).startsWith('fs-'))) {
       provisionIfMissing();
       const started = Date.now();
       sandbox = await startAsteriskSandbox({
@@ -90,6 +93,21 @@ async function main(): Promise<number> {
       // Survey prompts rendered by the tests go where the chrooted Asterisk finds them.
       env['CALLPOLICY_PROMPT_DIR'] ??= path.join(asteriskRootDir(), 'var', 'lib', 'asterisk', 'sounds', 'callpolicy');
       env['CALLPOLICY_PROMPT_PBX_DIR'] ??= '/var/lib/asterisk/sounds/callpolicy';
+    }
+    // The real FreeSWITCH, for the fs-*.test.ts files (scripts/bootstrap.sh installs it).
+    if (files.some((f) => path.basename(f).startsWith('fs-'))) {
+      const started = Date.now();
+      fsSandbox = await startFreeswitchSandbox({ ...FS_SANDBOX_TOPOLOGY, workDir: path.join(WORK_DIR, 'freeswitch') });
+      log(`FreeSWITCH sandbox up in ${Date.now() - started} ms (event socket 127.0.0.1:${fsSandbox.eslPort}, log ${path.relative(REPO, fsSandbox.logFile)})`);
+      Object.assign(env, {
+        FS_AGENT_SIP: fsSandbox.agentSipServer,
+        FS_CARRIER_SIP: fsSandbox.carrierSipServer,
+        FS_ESL_PORT: String(fsSandbox.eslPort),
+        FS_ESL_PASSWORD: fsSandbox.eslPassword,
+        FS_DECISION_PORT: String(fsSandbox.decisionPort),
+        FS_AGENT_PASSWORD: fsSandbox.agentPassword,
+        FS_LOG_FILE: fsSandbox.logFile,
+      });
     }
     if (!env['CALLPOLICY_SIPP_WORKDIR']) {
       // sipp keeps the files of failed runs there; start each run empty.
@@ -115,9 +133,9 @@ async function main(): Promise<number> {
     }
     return code;
   } finally {
-    if (sandbox && !stopping) {
+    if (!stopping) {
       // Quietly: the test runner's summary stays the last lines CI reads.
-      await sandbox.stop();
+      await Promise.allSettled([sandbox?.stop(), fsSandbox?.stop()]);
     }
   }
 }

@@ -4,7 +4,7 @@
 // may choose, the emergency extension before any socket, the survey socket, and an event socket
 // that listens on the loopback with no password written in it.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'vitest';
@@ -13,6 +13,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 const DIR = fileURLToPath(new URL('../../dialplan/freeswitch/', import.meta.url));
 const SRC = fileURLToPath(new URL('../../src/pbx/freeswitch/fs-call-control.ts', import.meta.url));
 const read = (name: string) => readFileSync(path.join(DIR, name), 'utf8');
+const SHIPPED_XML = readdirSync(DIR).filter((f) => /\.xml(\.sample)?$/.test(f));
 
 interface XmlNode {
   tag: string;
@@ -167,8 +168,28 @@ const SURVEYS = ['callpolicy-survey-out', 'callpolicy-survey-in'];
 const allExtensions = () => dialplan().flatMap((c) => c.extensions.map((e) => ({ ctx: c.name, ext: e })));
 
 describe('the FreeSWITCH files are well-formed XML', () => {
-  test('callpolicy.xml, vars.xml.sample and event_socket.conf.xml parse', () => {
-    for (const name of ['callpolicy.xml', 'vars.xml.sample', 'event_socket.conf.xml']) parseXml(read(name), name);
+  test('every shipped FreeSWITCH file parses', () => {
+    for (const name of SHIPPED_XML) parseXml(read(name), name);
+  });
+
+  // FreeSWITCH runs preprocessor tags even inside comments: a commented example line sets the
+  // variable or includes the file for real (the event socket got the example password; the vars
+  // sample included itself and FreeSWITCH did not start).
+  test('no preprocessor tag inside a comment of any shipped file', () => {
+    for (const name of SHIPPED_XML) {
+      for (const m of read(name).matchAll(/<!--([\s\S]*?)-->/g)) {
+        assert.ok(!/x-pre-process/i.test(m[1]!), `${name}: a comment holds a preprocessor tag, which FreeSWITCH would run`);
+      }
+    }
+    assert.ok(/x-pre-process/i.test('<!-- <X-PRE-PROCESS cmd="include" data="x"/> -->'), 'the check can fail');
+  });
+
+  test('the trunk gateway sample puts the chosen caller ID in From (caller-id-in-from=true)', () => {
+    assert.match(read('trunk-gateway.xml.sample'), /<param name="caller-id-in-from" value="true"\/>/);
+  });
+
+  test('the secrets sample holds a placeholder, never a usable password', () => {
+    assert.match(read('callpolicy-secrets.xml.sample'), /callpolicy_esl_password=REPLACE-WITH-A-LONG-RANDOM-SECRET"/);
   });
 
   test('malformed XML is refused, not read leniently', () => {
@@ -216,8 +237,8 @@ describe('callpolicy.xml: transfers', () => {
       const [dest, dialplan, ctx] = parts as [string, string, string];
       assert.equal(dialplan, 'XML', `${t.ext}: transfer "${t.data}"`);
       if (ctx.startsWith('$${')) {
-        // The site's own context (IVR, voicemail): a global, which vars.xml.sample defines.
-        assert.ok(globalsDefined().has(ctx.slice(3, -1)), `${t.ext}: ${ctx} is defined in vars.xml.sample`);
+        // The site's own context (IVR, voicemail): a global, which callpolicy-vars.xml.sample defines.
+        assert.ok(globalsDefined().has(ctx.slice(3, -1)), `${t.ext}: ${ctx} is defined in callpolicy-vars.xml.sample`);
         continue;
       }
       const target = context(ctx);
@@ -359,11 +380,11 @@ function globalsUsed(): Set<string> {
 }
 
 function globalsDefined(): Map<string, string> {
-  const vars = parseXml(read('vars.xml.sample'), 'vars.xml.sample');
-  const include = only(vars, 'include', 'vars.xml.sample');
+  const vars = parseXml(read('callpolicy-vars.xml.sample'), 'callpolicy-vars.xml.sample');
+  const include = only(vars, 'include', 'callpolicy-vars.xml.sample');
   const out = new Map<string, string>();
   for (const n of include.children) {
-    assert.equal(n.tag, 'X-PRE-PROCESS', 'vars.xml.sample holds X-PRE-PROCESS lines only');
+    assert.equal(n.tag, 'X-PRE-PROCESS', 'callpolicy-vars.xml.sample holds X-PRE-PROCESS lines only');
     assert.equal(n.attrs.cmd, 'set');
     const data = n.attrs.data ?? '';
     const eq = data.indexOf('=');
@@ -373,10 +394,10 @@ function globalsDefined(): Map<string, string> {
   return out;
 }
 
-describe('vars.xml.sample', () => {
+describe('callpolicy-vars.xml.sample', () => {
   test('defines every global the dialplan reads, with the documented defaults', () => {
     const defined = globalsDefined();
-    for (const name of globalsUsed()) if (name !== 'domain') assert.ok(defined.has(name), `vars.xml.sample sets ${name}`);
+    for (const name of globalsUsed()) if (name !== 'domain') assert.ok(defined.has(name), `callpolicy-vars.xml.sample sets ${name}`);
     assert.equal(defined.get('callpolicy_socket'), '127.0.0.1:8084');
     assert.equal(defined.get('callpolicy_trunk'), 'trunk');
     assert.equal(defined.get('callpolicy_emergency_numbers'), '911|933|112|999|000|110|119|120|122');

@@ -103,6 +103,18 @@ function noAnswerVars(prefix: 'noanswer' | 'then', route: NoAnswerRoute): [strin
   return out;
 }
 
+/**
+ * multiset's argument: "^^|" then name=value pairs joined by "|" (mod_dptools reads "^^" and the
+ * next character as its own delimiter). Every value is checked before this: none holds "|".
+ * An empty value unsets the variable, as `set` does.
+ */
+export function multisetArg(vars: [string, string][]): string {
+  for (const [name, value] of vars) {
+    if (!/^[a-z_]+$/.test(name) || value.includes('|')) throw new Error(`variable ${name} cannot go into multiset: ${JSON.stringify(value.slice(0, 24))}`);
+  }
+  return `^^|${vars.map(([name, value]) => `${name}=${value}`).join('|')}`;
+}
+
 const decoded = (data: Readonly<Record<string, string>>, name: string) => data[`variable_${name}`] ?? '';
 
 /** The agent's endpoint as the policy names it on FreeSWITCH: user/<extension>. */
@@ -163,10 +175,13 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
     handlers?.ended?.(info);
   };
 
-  /** Sets the variables, then the route last (a socket lost half-way leaves the default route), then releases. */
+  /**
+   * The whole decision in one round trip: every variable and the route in one `multiset` (one
+   * application, so a socket lost before it leaves the preset route and nothing half-written),
+   * then the release.
+   */
   async function decide(sock: DecisionSocket, vars: [string, string][], route: FsRoute): Promise<void> {
-    for (const [name, value] of vars) await sock.execute('set', `${name}=${value}`);
-    await sock.execute('set', `${FS_VARS.route}=${route}`);
+    await sock.execute('multiset', multisetArg([...vars, [FS_VARS.route, route]]));
     await sock.release();
   }
 
@@ -232,15 +247,15 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
         assertSafeCallerId(callerId);
         assertSafeDestination(destination);
         assertNoExpansion('caller ID name', callerId.name);
-        const vars: [string, string][] = [['effective_caller_id_number', callerId.number]];
-        // An empty `set` value unsets the variable, and FreeSWITCH would then send the agent's own
-        // name: the caller profile's name is emptied instead.
-        if (callerId.name) vars.push(['effective_caller_id_name', callerId.name]);
+        // No trunk display name: the number itself is the name. An empty name would unset the
+        // variable, and FreeSWITCH would send the directory's name for the agent ("Extension
+        // 1001") or the phone's own display name to the carrier.
+        const vars: [string, string][] = [
+          ['effective_caller_id_number', callerId.number],
+          ['effective_caller_id_name', callerId.name || callerId.number],
+        ];
         const extra = extras(o);
-        await once(async () => {
-          if (!callerId.name) await sock.execute('set_profile_var', 'caller_id_name=');
-          await decide(sock, [...vars, [FS_VARS.destination, destination], ...extra], 'dial');
-        });
+        await once(() => decide(sock, [...vars, [FS_VARS.destination, destination], ...extra], 'dial'));
       },
       async useDefault(o) {
         const extra = extras(o);
