@@ -143,7 +143,8 @@ function decisionSocket(call: FreeSwitchResponse, sock: net.Socket, uuid: string
       return String((res as { body?: unknown }).body ?? '');
     },
     hangup: async () => {
-      await request('hangup', () => call.hangup());
+      // esl's default cause is NORMAL_UNSPECIFIED (31): a survey that ends is a normal clearing (16).
+      await request('hangup', () => call.hangup('NORMAL_CLEARING'));
     },
     subscribe: async (names, onEvent) => {
       for (const name of names) call.on(name as never, (res: { body: Record<string, string | undefined> }) => onEvent(res.body as EslEvent));

@@ -84,13 +84,24 @@ export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer' = legOf(e
     at: micros(event['Event-Date-Timestamp']) ?? new Date(),
     cause: Number.isInteger(q850) && q850 > 0 ? q850 : null,
     answeredAt,
-    talkSeconds: answeredAt && Number.isFinite(billsec) ? billsec : null,
+    talkSeconds: answeredAt ? talkSecondsOf(event, answeredAt, billsec) : null,
     dialStatus: dial ? (DIAL_STATUS[dial] ?? dial) : null,
     finalAction: finalActionOf(event[`variable_${OUTCOME_VAR}`]),
     // A channel that went on to the survey: the agent had hung up first (nothing else leads there).
     hungUpBy: event.variable_callpolicy_kind === 'survey' ? 'agent' : hungUpByOf(event, leg),
     noAnswerRoute: noAnswerRouteOf(event[`variable_${NO_ANSWER_ROUTE_VAR}`]),
   };
+}
+
+/**
+ * Talk time: billsec, unless the dialplan marked when the talk ended (callpolicy_talk_end, set as
+ * the agent's bridge returns on an inbound call): the survey that follows on the same channel is
+ * not talk.
+ */
+function talkSecondsOf(event: EslEvent, answeredAt: Date, billsec: number): number | null {
+  const end = Number(event.variable_callpolicy_talk_end);
+  if (Number.isInteger(end) && end > 0) return Math.max(0, Math.round(end - answeredAt.getTime() / 1000));
+  return Number.isFinite(billsec) ? billsec : null;
 }
 
 function noAnswerRouteOf(v: string | undefined): NoAnswerRoute['kind'] | null {
