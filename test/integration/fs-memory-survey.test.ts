@@ -150,6 +150,23 @@ describe('call memory on FreeSWITCH', () => {
     }
   });
 
+  test('agent-first: an agent whose phone is busy (486): the IVR at once', async () => {
+    await running.apply(policy({ memory: '{ mode: agent-first, ringSeconds: 5 }' }));
+    await remember('alice', FS_AGENT_ONE.user);
+    const phone = await startAgentPhone({ port: FS_AGENT_ONE.port, mode: 'busy' });
+    try {
+      const started = Date.now();
+      const call = await customerCalls();
+      assert.equal(call.finalStatus, 200);
+      assert.equal((await phone.takeInvites()).length, 1, 'the agent was rung');
+      assert.equal((await ivr.takeInvites()).length, 1, 'then the IVR took the call');
+      assert.ok(Date.now() - started < 4000, 'without waiting for the ring time');
+      assert.equal((await lastCall('inbound')).noAnswerRoute, 'ivr');
+    } finally {
+      await phone.stop();
+    }
+  });
+
   test('agent-first: a paused agent is not rung: the IVR', async () => {
     await running.apply(policy({ memory: '{ mode: agent-first, ringSeconds: 5 }' }));
     await remember('alice', FS_AGENT_ONE.user);
