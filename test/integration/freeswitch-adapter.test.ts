@@ -1,7 +1,7 @@
 // The whole adapter on FreeSWITCH: the same flows and policies as on Asterisk, with the real
 // PostgreSQL, attached over the event socket to a fake FreeSWITCH that replays the frames recorded
-// from a real FreeSWITCH 1.10.12 (test/support/fake-freeswitch). No FreeSWITCH runs here: what this
-// proves is the driver and the policies through it, not the shipped XML dialplan on a real switch.
+// from a real FreeSWITCH 1.10.12 (test/support/fake-freeswitch). It proves the driver and the
+// policies through it; the shipped XML dialplan on the real switch is proven by fs-*.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,7 +105,8 @@ describe('the adapter on FreeSWITCH (recorded-protocol fake, real PostgreSQL)', 
 
   test("outbound: the trunk gets the agent's group number as caller ID, and the call is recorded with FreeSWITCH's ids", async () => {
     const r = await fs.placeCall({ user: '1001', dialed: CUSTOMER });
-    assert.deepEqual(r.trunk, { destination: CUSTOMER, callerIdNumber: '+14155550100', callerIdName: '' });
+    // No display name in the policy: the number is the name (never the directory's "Extension 1001").
+    assert.deepEqual(r.trunk, { destination: CUSTOMER, callerIdNumber: '+14155550100', callerIdName: '+14155550100' });
     const row = await lastCall('outbound');
     assert.equal(row.pbx, 'freeswitch');
     assert.equal(row.channelId, r.uuid);
@@ -170,7 +171,7 @@ describe('the adapter on FreeSWITCH (recorded-protocol fake, real PostgreSQL)', 
       assert.equal(inb.reached, 'agent');
       assert.deepEqual({ number: inb.agentSaw?.number, name: inb.agentSaw?.name }, { number: '*9C-1001', name: 'C-1001' });
       const back = await fs.placeCall({ user: '1001', dialed: '*9C-1001', kind: 'customer-id' });
-      assert.deepEqual(back.trunk, { destination: CUSTOMER, callerIdNumber: '+14155550100', callerIdName: '' });
+      assert.deepEqual(back.trunk, { destination: CUSTOMER, callerIdNumber: '+14155550100', callerIdName: '+14155550100' });
       const unknown = await fs.placeCall({ user: '1001', dialed: '*9C-9999', kind: 'customer-id' });
       assert.equal(unknown.trunk, null, 'nothing is dialled');
       assert.equal(unknown.outcome, 'refused-unknown-id');

@@ -2,7 +2,7 @@
 // against the recordings themselves (test/fixtures/freeswitch-esl/, FreeSWITCH 1.10.12), and the fake's
 // URL encoding of plain-format values against what FreeSWITCH really encoded.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { unescape } from 'node:querystring';
 import { describe, test } from 'vitest';
@@ -10,6 +10,10 @@ import { fsEncode } from '../support/fake-freeswitch/fake-freeswitch.js';
 import { TRANSCRIPT_DIR, header, jsonEvents, parseHeaderBlock, plainEvents, readWire, serverFrames, splitFrames, type Frame } from '../support/fake-freeswitch/transcript.js';
 
 const FILES = ['inbound-auth.txt', 'outbound-callerid-park.txt', 'outbound-socket-app.txt', 'errors.txt', 'dtmf-survey.txt'] as const;
+/** This project's own calls on a real FreeSWITCH 1.10.12: the same format, read by the same rules. */
+const REAL_FILES = readdirSync(path.join(TRANSCRIPT_DIR, 'real-1.10.12'))
+  .filter((f) => f.endsWith('.txt'))
+  .map((f) => `real-1.10.12/${f}`);
 
 const lines = (file: string) => readFileSync(path.join(TRANSCRIPT_DIR, file), 'utf8').split('\n');
 
@@ -37,7 +41,7 @@ function serverBytesByReadme(file: string): string {
 
 const contentType = (f: Frame) => header(f.headers, 'Content-Type');
 
-describe.each(FILES)('%s', (file) => {
+describe.each([...FILES, ...REAL_FILES])('%s', (file) => {
   test('the frames split from each stretch of server bytes re-join to exactly those bytes', () => {
     const chunks = readWire(file).filter((c) => c.from === 'server');
     assert.ok(chunks.length > 0);
@@ -180,4 +184,23 @@ test('fsEncode: every header of every plain event in the transcripts, and the so
   assert.equal(header(connect.headers, 'Reply-Text'), '%2BOK%0A');
   assert.equal(header(connect.headers, 'Event-Name'), 'CHANNEL_DATA');
   assert.deepEqual(misencoded(connect.headers), []);
+});
+
+test('real-1.10.12: all 12 files are there, and every call socket\'s connect reply re-encodes as FreeSWITCH encoded it', () => {
+  assert.equal(REAL_FILES.length, 12);
+  let checked = 0;
+  for (const file of REAL_FILES.filter((f) => /\/(0\d|10)-/.test(f))) {
+    const connect = serverFrames(file)[0]!;
+    assert.equal(header(connect.headers, 'Event-Name'), 'CHANNEL_DATA', file);
+    assert.deepEqual(misencoded(connect.headers), [], file);
+    checked += connect.headers.length;
+  }
+  assert.ok(checked > 1500, `${checked} headers`);
+});
+
+test('real-1.10.12: the sync decision sockets (01-05) say Socket-Mode: static, the survey sockets (06-10) async', () => {
+  for (const file of REAL_FILES.filter((f) => /\/(0\d|10)-/.test(f))) {
+    const mode = header(serverFrames(file)[0]!.headers, 'Socket-Mode');
+    assert.equal(mode, /\/0[1-5]-/.test(file) ? 'static' : 'async', file);
+  }
 });

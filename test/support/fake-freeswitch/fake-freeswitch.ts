@@ -1,15 +1,18 @@
 // A fake FreeSWITCH 1.10 for the ESL driver's tests. It speaks the event-socket protocol from the
-// frames recorded on a real FreeSWITCH (transcript.ts): its replies, its connect reply and its
+// frames recorded on a real FreeSWITCH (transcript.ts): its replies, its connect replies and its
 // channel events are the recorded ones, with each call's own ids, numbers and variables put in.
 // It plays the shipped dialplan's part too (dialplan/freeswitch/callpolicy.xml): `socket` in sync
 // mode to the adapter, then the route extension that callpolicy_route names.
 //
-// What is modelled from FreeSWITCH's source rather than recorded: the sync-mode connect reply says
-// `Socket-Mode: static` (the recording was async), and sync mode sends no events on the call's socket.
+// The call sockets (decision and survey) are built from this project's own calls recorded on a real
+// switch (real-frames.ts, fixtures real-1.10.12/); the control link's ends of calls from the older
+// park recordings. Not recorded, so modelled: sync mode sends no events on the call's socket, and a
+// customer who hangs up during the survey gets the same hang-up sequence as the adapter's hangup.
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { unescape } from 'node:querystring';
-import { header, jsonEvents, parseHeaderBlock, plainEvents, serverFrames, type Frame } from './transcript.js';
+import { EVENT_LAG_MS, realApi, realDecision, surveyFrames, withoutPolicyVars, type SurveyFrames } from './real-frames.js';
+import { header, parseHeaderBlock, plainEvents, serverFrames, type Frame } from './transcript.js';
 
 export interface TrunkView {
   destination: string;
@@ -63,7 +66,6 @@ type Pairs = [string, string][];
 
 // ---- recorded material -------------------------------------------------------------------------
 
-const SOCKET_APP = 'outbound-socket-app.txt';
 const PARK = 'outbound-callerid-park.txt';
 const ERRORS = 'errors.txt';
 const AUTH = 'inbound-auth.txt';
@@ -89,30 +91,26 @@ const recorded = {
   notFound: frameWithReply(ERRORS, '-ERR command not found').raw,
   status: apiBody(AUTH, 'UP '),
   version: apiBody(AUTH, 'FreeSWITCH Version'),
-  /** The connect reply: the channel's data as headers of a command/reply. */
-  connect: serverFrames(SOCKET_APP)[0]!,
-  /** The call socket's disconnect notice after exit (it names the channel). */
-  callGoodbye: serverFrames(SOCKET_APP).filter((f) => header(f.headers, 'Content-Disposition') === 'disconnect').at(-1)!,
   answeredEnd: plainEvents(PARK).filter((e) => e.name === 'CHANNEL_HANGUP_COMPLETE'),
   unansweredEnd: plainEvents(ERRORS).find((e) => e.name === 'CHANNEL_HANGUP_COMPLETE')!,
 };
-const SURVEY = 'dtmf-survey.txt';
-const surveyEvents = jsonEvents(SURVEY);
-const CUSTOMER = surveyEvents[0]!['Unique-ID'];
-const jsonTemplate = (name: string, pick: (e: Record<string, string>) => boolean = () => true): Pairs => {
-  const e = surveyEvents.find((x) => x['Event-Name'] === name && x['Unique-ID'] === CUSTOMER && pick(x));
-  if (!e) throw new Error(`no recorded ${name} in ${SURVEY}`);
-  return Object.entries(e);
-};
-const surveyTemplates = {
-  dtmf: jsonTemplate('DTMF'),
-  executeComplete: jsonTemplate('CHANNEL_EXECUTE_COMPLETE', (e) => e['Application'] === 'answer'),
-  hangup: jsonTemplate('CHANNEL_HANGUP'),
-};
+const surveyTemplates = { outbound: surveyFrames('outbound'), inbound: surveyFrames('inbound') };
 const [recordedEndB, recordedEndA] = recorded.answeredEnd as [(typeof recorded.answeredEnd)[0], (typeof recorded.answeredEnd)[0]];
 
 const commandReply = (text: string) => `Content-Type: command/reply\nReply-Text: ${text}\n\n`;
 const apiResponse = (body: string) => `Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`;
+/** A JSON event frame as FreeSWITCH writes it: the body ends without LF (real files 06-11). */
+const jsonEventFrame = (pairs: Pairs) => {
+  const body = JSON.stringify(Object.fromEntries(pairs));
+  return `Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-json\n\n${body}`;
+};
+const eventFrame = (format: 'plain' | 'json', pairs: Pairs) => {
+  if (format === 'json') return jsonEventFrame(pairs);
+  const body = `${pairs.map(([k, v]) => `${k}: ${fsEncode(v)}`).join('\n')}\n\n`;
+  return `Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-plain\n\n${body}`;
+};
+/** Q.850 codes of the causes the fake hangs up with. */
+const Q850: Record<string, number> = { NORMAL_CLEARING: 16, NORMAL_UNSPECIFIED: 31 };
 
 /** FreeSWITCH's URL encoding of plain-format header values (switch_url_encode's set, as the recordings show: ',' '/' '(' kept). */
 export function fsEncode(v: string): string {
@@ -225,6 +223,7 @@ export async function startFakeFreeswitch(opts: {
       'Event-Date-Timestamp': String(nowUs()),
       'Event-Sequence': String(seq++),
       'Unique-ID': c.uuid,
+      'Channel-Unique-ID': c.uuid,
       'Channel-Call-UUID': c.uuid,
       'Caller-Unique-ID': c.uuid,
       variable_uuid: c.uuid,
@@ -251,11 +250,12 @@ export async function startFakeFreeswitch(opts: {
     return set;
   };
 
-  const emit = (name: string, pairs: Pairs) => {
+  /** Events that happen together go out in one write: the client reads them in one TCP read, as from a real switch. */
+  const emit = (events: [name: string, pairs: Pairs][]) => {
     for (const cl of clients) {
-      if (!cl.authed || !(cl.events.has(name) || cl.events.has('ALL'))) continue;
-      const body = cl.format === 'json' ? JSON.stringify(Object.fromEntries(pairs)) : `${pairs.map(([k, v]) => `${k}: ${fsEncode(v)}`).join('\n')}\n\n`;
-      cl.sock.write(`Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-${cl.format}\n\n${body}`);
+      if (!cl.authed) continue;
+      const wanted = events.filter(([name]) => cl.events.has(name) || cl.events.has('ALL'));
+      if (wanted.length > 0) cl.sock.write(wanted.map(([, pairs]) => eventFrame(cl.format, pairs)).join(''));
     }
   };
 
@@ -263,8 +263,10 @@ export async function startFakeFreeswitch(opts: {
     const end = nowUs();
     const template = answered ? recordedEndA : recorded.unansweredEnd;
     const set = channelHeaders(c);
+    const events: [string, Pairs][] = [];
     Object.assign(set, {
       'Hangup-Cause': cause[0],
+      variable_hangup_cause: cause[0],
       variable_hangup_cause_q850: String(cause[1]),
       variable_sip_hangup_disposition: disposition,
       variable_end_uepoch: String(end),
@@ -274,7 +276,7 @@ export async function startFakeFreeswitch(opts: {
       if (answered.bUuid) {
         const b: Channel = { uuid: answered.bUuid, user: c.vars.get('callpolicy_dest') ?? c.dialed, dialed: c.dialed, profileName: '', vars: new Map(), createdUs: c.createdUs };
         // The B leg's end came first in the recording although the agent hung up: so here too.
-        emit('CHANNEL_HANGUP_COMPLETE', render(decodePairs(recordedEndB.headers), { ...channelHeaders(b), variable_sip_hangup_disposition: 'send_bye' }));
+        events.push(['CHANNEL_HANGUP_COMPLETE', render(decodePairs(recordedEndB.headers), { ...channelHeaders(b), variable_sip_hangup_disposition: 'send_bye' })]);
       }
       Object.assign(set, {
         variable_answer_uepoch: String(answered.answeredUs),
@@ -287,7 +289,8 @@ export async function startFakeFreeswitch(opts: {
       Object.assign(set, { variable_answer_uepoch: '0', variable_answer_epoch: '0', variable_billsec: '0', variable_DIALSTATUS: null, variable_bridge_uuid: null });
     }
     channels.delete(c.uuid);
-    emit('CHANNEL_HANGUP_COMPLETE', render(decodePairs(template.headers), set));
+    events.push(['CHANNEL_HANGUP_COMPLETE', render(decodePairs(template.headers), set)]);
+    emit(events);
   };
 
   // ---- the control connection (inbound ESL, port 8021 on a real FreeSWITCH) ----
@@ -333,14 +336,36 @@ export async function startFakeFreeswitch(opts: {
     if (name === 'uuid_exists') return channels.has(args[0] ?? '') ? 'true' : 'false';
     if (name === 'status') return recorded.status;
     if (name === 'version') return recorded.version;
-    if (command === 'show channels as json')
-      return channels.size === 0 ? '{"row_count": 0}\n' : JSON.stringify({ row_count: channels.size, rows: [...channels.values()].map((c) => ({ uuid: c.uuid, name: `sofia/internal/${c.user}@127.0.0.1:5081`, cid_num: c.user, dest: c.dialed })) });
-    if (name === 'global_getvar' && args[0] === 'domain') return '127.0.0.1';
+    if (command === 'show channels as json') return showChannels();
+    if (name === 'global_getvar') return args[0] === 'domain' ? realApi.domain : realApi.unknownGlobal;
     if (name === 'sofia_contact') {
       const user = /^\*\/([^@]+)@/.exec(args[0] ?? '')?.[1] ?? '';
-      return unregistered.has(user) ? 'error/user_not_registered' : `sofia/internal/sip:${user}@127.0.0.1:5081`;
+      return unregistered.has(user) ? realApi.notRegistered : `sofia/internal/sip:${user}@127.0.0.1:5081`;
     }
     return `-ERR ${name} Command not found!\n`;
+  };
+  /** `show channels as json`: idle, the recorded `{"row_count": 0}` + LF; else rows shaped like the real one (file 11), no LF. */
+  const showChannels = (): string => {
+    if (channels.size === 0) return realApi.noChannels;
+    return JSON.stringify({ row_count: channels.size, rows: [...channels.values()].map(channelRow) });
+  };
+  const channelRow = (c: Channel): Record<string, string> => {
+    const agents = ['outbound', 'customer-id'].includes(c.vars.get('callpolicy_kind') ?? '');
+    return {
+      ...realApi.channelRow,
+      uuid: c.uuid,
+      created_epoch: String(Math.floor(c.createdUs / 1e6)),
+      name: `sofia/internal/${c.user}@127.0.0.1:5081`,
+      cid_name: c.profileName,
+      cid_num: c.user,
+      dest: c.dialed,
+      // An agent's phone registers as user@domain, which FreeSWITCH keeps as the presence id; a trunk's call has none.
+      presence_id: agents ? `${c.user}@127.0.0.1` : '',
+      call_uuid: c.uuid,
+      initial_cid_name: c.profileName,
+      initial_cid_num: c.user,
+      initial_dest: c.dialed,
+    };
   };
   await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
 
@@ -349,6 +374,10 @@ export async function startFakeFreeswitch(opts: {
   async function placeCall(o: Parameters<FakeFreeswitch['placeCall']>[0]): Promise<PlacedCall> {
     const c: Channel = { uuid: randomUUID(), user: o.user, dialed: o.dialed, profileName: `Agent ${o.user}`, vars: new Map(), createdUs: nowUs() };
     channels.set(c.uuid, c);
+    // The user directory's caller ID is on the agent's channel from the start (real files 01-03:
+    // "Extension 1003"); it reaches the trunk unless the decision sets effective_caller_id_name.
+    c.vars.set('effective_caller_id_number', o.user);
+    c.vars.set('effective_caller_id_name', `Extension ${o.user}`);
     // What the shipped extension sets before `socket`.
     c.vars.set('callpolicy_kind', o.kind ?? 'outbound');
     c.vars.set('callpolicy_trunk', opts.trunk ?? 'trunk');
@@ -474,41 +503,68 @@ export async function startFakeFreeswitch(opts: {
     return result;
   }
 
-  /** Seconds a prompt plays on the fake: silence/N for N s, anything else a short sound. */
+  /** Milliseconds a prompt plays on the fake: silence/N for N s, anything else a short sound. */
   const promptMs = (arg: string) =>
     arg
       .replace(/^file_string:\/\//, '')
       .split('!')
       .reduce((sum, p) => sum + (/^silence\/(\d+)$/.test(p) ? Number(p.split('/')[1]) * 1000 : 250), 0);
 
-  /** [callpolicy-survey]: `socket ... async full` with socket_resume, then hangup. */
+  /**
+   * A recorded event with this channel's values put in where the event has them: one that carries
+   * the channel's variables (a HANGUP_COMPLETE) gets all of ours; a DTMF or a CHANNEL_STATE none.
+   */
+  const channelEvent = (c: Channel, template: Pairs, set: Record<string, string> = {}): string => {
+    const names = new Set(template.map(([k]) => k));
+    const withVars = names.has('variable_uuid');
+    const own = Object.entries(channelHeaders(c)).filter(([k]) => names.has(k) || (withVars && k.startsWith('variable_')));
+    return jsonEventFrame(render(template, { ...Object.fromEntries(own), ...set }));
+  };
+
+  /** What follows a hang-up on the survey socket, in the recorded order (files 07-10), as one write with the disconnect notice. */
+  const hangupSequence = (c: Channel, real: SurveyFrames, disposition: string, cause: string): string => {
+    const events = real.hangup.map((template) => {
+      const set: Record<string, string> = { 'Hangup-Cause': cause };
+      const name = header(template, 'Event-Name');
+      // The socket application itself completes: the dialplan's `socket` action.
+      if (name === 'CHANNEL_EXECUTE_COMPLETE') Object.assign(set, { 'Application-Data': `127.0.0.1:${opts.decisionPort()} async full`, 'Application-UUID': randomUUID() });
+      if (name === 'CHANNEL_HANGUP_COMPLETE') Object.assign(set, { variable_hangup_cause: cause, variable_hangup_cause_q850: String(Q850[cause] ?? 16), variable_sip_hangup_disposition: disposition });
+      return channelEvent(c, template, set);
+    });
+    return events.join('') + goodbye(c, real.goodbye);
+  };
+
+  /** [callpolicy-survey]: `socket ... async full` with socket_resume, then hangup. Its frames are the real ones of files 07-10. */
   function surveyLeg(c: Channel, info: { direction: string; callId: string; agentEndpoint: string }, steps: SurveyStep[]): Promise<SurveyView> {
     channels.set(c.uuid, c);
     for (const [k, v] of Object.entries({ callpolicy_kind: 'survey', callpolicy_survey: '1', callpolicy_direction: info.direction, callpolicy_call: info.callId, callpolicy_agent_endpoint: info.agentEndpoint, socket_resume: 'true' })) c.vars.set(k, v);
+    const real = surveyTemplates[info.direction === 'inbound' ? 'inbound' : 'outbound'];
     const view: SurveyView = { reached: false, endedBy: 'pbx', played: [] };
     return new Promise((resolve) => {
       const sock = net.connect(opts.decisionPort(), '127.0.0.1');
       const timers: NodeJS.Timeout[] = [];
-      let current: { id: string; app: string; arg: string; timer: NodeJS.Timeout } | null = null;
+      const later = (ms: number, fn: () => void) => void timers.push(setTimeout(fn, ms));
       let subscribed = false;
       let down = false;
-      const toSocket = (pairs: Pairs) => {
-        if (!subscribed || sock.destroyed) return;
-        const body = JSON.stringify(Object.fromEntries(pairs));
-        sock.write(`Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-json\n\n${body}`);
+      const toSocket = (frames: string) => {
+        if (subscribed && !sock.destroyed) sock.write(frames);
       };
-      const complete = (p: { id: string; app: string; arg: string }) =>
-        toSocket(render(surveyTemplates.executeComplete, { ...channelHeaders(c), Application: p.app, 'Application-Data': p.arg, 'Application-Response': 'FILE PLAYED', 'Application-UUID': p.id }));
-      /** The channel goes down: its events, then FreeSWITCH's disconnect notice and the socket's end. */
-      const hangUp = (by: 'pbx' | 'customer') => {
+      const playback = (p: Prompt) => ({ Application: 'playback', 'Application-Data': p.arg, 'Application-UUID': p.id });
+      const prompts = playbackQueue(promptMs, {
+        started: (p) => toSocket(channelEvent(c, real.execute, playback(p))),
+        // A prompt cut by uuid_break says FILE PLAYED too (files 07-10).
+        ended: (p) => toSocket(channelEvent(c, real.executeComplete, { ...playback(p), 'Application-Response': 'FILE PLAYED' })),
+      });
+      /** The channel goes down: the recorded hang-up events and the disconnect notice, then the end on the control link. */
+      const hangUp = (by: 'pbx' | 'customer', cause = 'NORMAL_CLEARING') => {
         if (down) return;
         down = true;
         view.endedBy = by;
-        if (current) clearTimeout(current.timer);
+        prompts.stop();
         for (const t of timers) clearTimeout(t);
-        toSocket(render(surveyTemplates.hangup, channelHeaders(c)));
-        if (!sock.destroyed) sock.end(goodbye(c));
-        hangupComplete(c, { answeredUs: c.createdUs, bUuid: '' }, by === 'customer' ? 'recv_bye' : 'send_bye', ['NORMAL_CLEARING', 16]);
+        const disposition = by === 'customer' ? 'recv_bye' : 'send_bye';
+        if (!sock.destroyed) sock.end(subscribed ? hangupSequence(c, real, disposition, cause) : goodbye(c, real.goodbye));
+        hangupComplete(c, { answeredUs: c.createdUs, bUuid: '' }, disposition, [cause, Q850[cause] ?? 16]);
         // The customer's phone is done once the adapter has had the last frames (as a SIP far end would be, later still).
         if (sock.destroyed) resolve(view);
         else {
@@ -519,59 +575,51 @@ export async function startFakeFreeswitch(opts: {
       // Nothing listening, or the socket ended without a hang-up: socket_resume, then the dialplan's hangup.
       sock.on('error', () => hangUp('pbx'));
       sock.on('close', () => hangUp('pbx'));
-      timers.push(setTimeout(() => hangUp('pbx'), 15_000)); // sched_hangup +callpolicy_survey_max_seconds
+      later(15_000, () => hangUp('pbx')); // sched_hangup +callpolicy_survey_max_seconds
       let at = 0;
       for (const step of steps) {
         if ('pauseMs' in step) at += step.pauseMs;
-        else if ('hangup' in step) timers.push(setTimeout(() => hangUp('customer'), at));
-        else {
-          const digit = step.key;
-          timers.push(setTimeout(() => toSocket(render(surveyTemplates.dtmf, { ...channelHeaders(c), 'DTMF-Digit': digit, 'DTMF-Source': step.via === 'info' ? 'INFO' : 'RTP' })), at));
-        }
+        else if ('hangup' in step) later(at, () => hangUp('customer'));
+        else later(at, () => toSocket(channelEvent(c, step.via === 'info' ? real.dtmf.info : real.dtmf.rtp, { 'DTMF-Digit': step.key })));
       }
+      const onSendmsg = (headers: Pairs) => {
+        sock.write(commandReply('+OK'));
+        if (header(headers, 'call-command') === 'hangup') return later(EVENT_LAG_MS, () => hangUp('pbx', header(headers, 'hangup-cause') ?? 'NORMAL_CLEARING'));
+        const app = header(headers, 'execute-app-name') ?? '';
+        const arg = header(headers, 'execute-app-arg') ?? '';
+        if (app !== 'playback') return execute(c, app, arg);
+        view.played.push(arg);
+        prompts.add({ id: header(headers, 'Event-UUID') ?? randomUUID(), arg });
+      };
+      const surveyApi = (command: string): string => {
+        const [name, uuid, ...rest] = command.split(' ');
+        if (uuid !== c.uuid) return realApi.noSuchChannel;
+        if (name === 'uuid_break') {
+          prompts.cut();
+          return realApi.ok;
+        }
+        if (name === 'uuid_setvar') {
+          c.vars.set(rest[0] ?? '', rest.slice(1).join(' '));
+          return realApi.ok;
+        }
+        return api(command);
+      };
       readCommands(sock, async (cmd) => {
         if (down) return;
         if (cmd.line === 'connect') {
           view.reached = true;
-          sock.write(connectReply(c).replace('Socket-Mode: static', 'Socket-Mode: async'));
+          sock.write(connectReply(c, real.connect));
         } else if (/^myevents( json| plain)?$/.test(cmd.line)) {
           subscribed = true;
           sock.write(commandReply('+OK Events Enabled'));
         } else if (/^event (plain|json) /.test(cmd.line)) {
           sock.write(commandReply(`+OK event listener enabled ${cmd.line.split(' ')[1]}`));
         } else if (cmd.line === 'sendmsg' || cmd.line.startsWith('sendmsg ')) {
-          const command = header(cmd.headers, 'call-command');
-          sock.write(commandReply('+OK'));
-          if (command === 'hangup') return hangUp('pbx');
-          const app = header(cmd.headers, 'execute-app-name') ?? '';
-          const arg = header(cmd.headers, 'execute-app-arg') ?? '';
-          const id = header(cmd.headers, 'Event-UUID') ?? randomUUID();
-          if (app !== 'playback') return execute(c, app, arg);
-          // Async mode: one application at a time; this one waits for the one playing (the driver breaks it first).
-          view.played.push(arg);
-          const start = () => {
-            const p = { id, app, arg, timer: setTimeout(() => ((current = null), complete(p)), promptMs(arg)) };
-            current = p;
-          };
-          if (current) timers.push(setTimeout(start, Math.max(0, promptMs(current.arg))));
-          else start();
+          onSendmsg(cmd.headers);
         } else if (cmd.line.startsWith('api ')) {
-          const [name, uuid, ...rest] = cmd.line.slice(4).split(' ');
-          if (uuid !== c.uuid) return void sock.write(apiResponse('-ERR No such channel!\n'));
-          if (name === 'uuid_break') {
-            if (current) {
-              clearTimeout(current.timer);
-              const p = current;
-              current = null;
-              complete(p);
-            }
-            sock.write(apiResponse('+OK\n'));
-          } else if (name === 'uuid_setvar') {
-            c.vars.set(rest[0] ?? '', rest.slice(1).join(' '));
-            sock.write(apiResponse('+OK\n'));
-          } else sock.write(apiResponse(api(cmd.line.slice(4))));
+          sock.write(apiResponse(surveyApi(cmd.line.slice(4))));
         } else if (cmd.line === 'exit') {
-          sock.write(commandReply('+OK bye') + goodbye(c));
+          sock.write(commandReply('+OK bye') + goodbye(c, real.goodbye));
           sock.end();
         } else sock.write(recorded.notFound);
       });
@@ -610,7 +658,7 @@ export async function startFakeFreeswitch(opts: {
             sock.write('Content-Type: command/reply\nContent-Length: 900\n\nReply-Text: +OK\n\n');
             return;
           }
-          sock.write(connectReply(c));
+          sock.write(connectReply(c, realDecision.connect[decisionKind(c)]));
           if (faults.dropAfterConnect) finish();
         } else if (/^event (plain|json) /.test(cmd.line)) {
           sock.write(commandReply(`+OK event listener enabled ${cmd.line.split(' ')[1]}`));
@@ -633,26 +681,23 @@ export async function startFakeFreeswitch(opts: {
     });
   }
 
-  const connectReply = (c: Channel): string => {
-    const pairs = decodePairs(recorded.connect.headers.filter(([k]) => !['Content-Type', 'Reply-Text', 'Socket-Mode', 'Control'].includes(k)));
-    const data = render(pairs, channelHeaders(c));
-    return `${data.map(([k, v]) => `${k}: ${fsEncode(v)}`).join('\n')}\nContent-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: static\nControl: full\n\n`;
+  /** A connect reply made from a recorded one: the channel's data (the recorded call's dialplan variables out, ours in), then the recorded reply headers (Socket-Mode as recorded). */
+  const connectReply = (c: Channel, template: Frame): string => {
+    const at = template.headers.findIndex(([k]) => k === 'Content-Type');
+    const data = render(withoutPolicyVars(decodePairs(template.headers.slice(0, at))), channelHeaders(c));
+    const reply = template.headers.slice(at);
+    return `${[...data.map(([k, v]): [string, string] => [k, fsEncode(v)]), ...reply].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n`;
   };
-  const goodbye = (c: Channel): string => {
-    const f = recorded.callGoodbye;
-    const pairs = render(f.headers, { 'Controlled-Session-UUID': c.uuid });
-    return `${pairs.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${f.body}`;
+  const goodbye = (c: Channel, template: Frame = realDecision.goodbye): string => {
+    const pairs = render(template.headers, { 'Controlled-Session-UUID': c.uuid });
+    return `${pairs.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${template.body}`;
   };
+  /** The applications a decision runs on the channel: set, multiset, unset, set_profile_var. */
   const execute = (c: Channel, app: string, arg: string) => {
-    if (app === 'set') {
-      const eq = arg.indexOf('=');
-      const [name, value] = [arg.slice(0, eq), arg.slice(eq + 1)];
-      // mod_dptools set: an empty value unsets the variable.
-      if (value === '') c.vars.delete(name);
-      else c.vars.set(name, value);
-    } else if (app === 'set_profile_var' && arg.startsWith('caller_id_name=')) {
-      c.profileName = arg.slice('caller_id_name='.length);
-    }
+    if (app === 'set') setVar(c.vars, arg);
+    else if (app === 'multiset') for (const item of multisetItems(arg)) setVar(c.vars, item);
+    else if (app === 'unset') c.vars.delete(arg);
+    else if (app === 'set_profile_var' && arg.startsWith('caller_id_name=')) c.profileName = arg.slice('caller_id_name='.length);
   };
 
   return {
@@ -694,4 +739,76 @@ function readCommands(sock: net.Socket, onCommand: (cmd: { line: string; headers
       chain = chain.then(() => onCommand(cmd)).catch(() => undefined);
     }
   });
+}
+
+/** Which recorded connect reply a decision socket starts with: the kind the shipped extension set. */
+function decisionKind(c: { vars: Map<string, string> }): 'outbound' | 'customer-id' | 'inbound' {
+  const kind = c.vars.get('callpolicy_kind');
+  return kind === 'inbound' || kind === 'customer-id' ? kind : 'outbound';
+}
+
+/** mod_dptools `set name=value`: an empty value, or no `=`, unsets the variable. */
+function setVar(vars: Map<string, string>, arg: string): void {
+  const eq = arg.indexOf('=');
+  const [name, value] = eq < 0 ? [arg, ''] : [arg.slice(0, eq), arg.slice(eq + 1)];
+  if (value === '') vars.delete(name);
+  else vars.set(name, value);
+}
+
+/**
+ * The `name=value` items of a `multiset` argument: `^^<d>` at the start names <d> as the delimiter
+ * between them (`^^:a=1:b=2`), so values may hold spaces; otherwise they are separated by spaces.
+ */
+export function multisetItems(arg: string): string[] {
+  const custom = arg.startsWith('^^') && arg.length > 2;
+  const items = custom ? arg.slice(3).split(arg[2]!) : arg.split(' ');
+  return items.filter((item) => item.length > 0);
+}
+
+interface Prompt {
+  id: string;
+  arg: string;
+}
+
+/**
+ * A channel's playbacks in async mode: one at a time, each queued one starting once the one before
+ * has completed. A prompt starts (CHANNEL_EXECUTE) EVENT_LAG_MS after it may, plays, and completes.
+ * uuid_break cuts the one playing: it completes EVENT_LAG_MS later (files 07-10: after the adapter's
+ * next playback was already accepted), and the queued ones are dropped (`all`).
+ */
+function playbackQueue(lengthMs: (arg: string) => number, on: { started(p: Prompt): void; ended(p: Prompt): void }) {
+  const waiting: Prompt[] = [];
+  let current: { p: Prompt; timer: NodeJS.Timeout } | null = null;
+  const end = () => {
+    const p = current!.p;
+    current = null;
+    on.ended(p);
+    next();
+  };
+  const next = () => {
+    const p = current ? undefined : waiting.shift();
+    if (!p) return;
+    const begin = () => {
+      on.started(p);
+      current = { p, timer: setTimeout(end, lengthMs(p.arg)) };
+    };
+    current = { p, timer: setTimeout(begin, EVENT_LAG_MS) };
+  };
+  return {
+    add(p: Prompt) {
+      waiting.push(p);
+      next();
+    },
+    cut() {
+      waiting.length = 0;
+      if (!current) return;
+      clearTimeout(current.timer);
+      current.timer = setTimeout(end, EVENT_LAG_MS);
+    },
+    stop() {
+      waiting.length = 0;
+      if (current) clearTimeout(current.timer);
+      current = null;
+    },
+  };
 }
