@@ -1,22 +1,29 @@
-// Kills this process when its event loop has not run for `stallMs`. On FreeSWITCH a call waiting
-// for a decision holds a TCP socket to us, and FreeSWITCH puts no time limit on it: a process that
-// is alive but stuck would hold every such call. Killed, its sockets close, each call's dialplan goes
-// on at once with the default route, and the supervisor starts the adapter again (records are
-// journaled, nothing is lost). A worker thread does the watching: it runs while the main loop is stuck.
-import { Worker } from 'node:worker_threads';
+// Kills this process when it has not run for `stallMs`. On FreeSWITCH a call waiting for a
+// decision holds a TCP socket to us, and FreeSWITCH puts no time limit on it (its sync `socket`
+// application reads in the call's thread with no timeout): a process that is alive but stuck, or
+// stopped from outside (SIGSTOP, a debugger), would hold every such call. Killed, its sockets close,
+// each call's dialplan goes on at once with the default route, and the supervisor starts the
+// adapter again (records are journaled, nothing is lost).
+//
+// The watching is done by a small separate process (a thread would be stopped with us): we send it
+// a byte every stallMs/10 over its stdin; silent for stallMs, it kills us with SIGKILL (which also
+// ends a stopped process). Our end of the pipe closing (we exited) ends it.
+import { spawn } from 'node:child_process';
 
-const WATCHER = `
-const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
-const beat = new BigInt64Array(workerData.beat);
+const GUARD = `
+const [parent, stallMs] = process.argv.slice(1).map(Number);
+let last = Date.now();
+process.stdin.on('data', () => { last = Date.now(); });
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.on('SIGINT', () => undefined);
 setInterval(() => {
-  const silentMs = Date.now() - Number(Atomics.load(beat, 0));
-  if (silentMs > workerData.stallMs) {
-    // Straight to fd 2: a worker's process.stderr goes through the main thread, which is stuck.
-    writeSync(2, JSON.stringify({ level: 60, time: Date.now(), msg: 'event loop stuck: killing the adapter so that the calls it holds go on', silentMs }) + '\\n');
-    process.kill(process.pid, 'SIGKILL');
-  }
-}, Math.max(20, Math.floor(workerData.stallMs / 5)));
+  const silentMs = Date.now() - last;
+  if (silentMs <= stallMs) return;
+  process.stderr.write(JSON.stringify({ level: 60, time: Date.now(), msg: 'adapter stuck or stopped: killing it so that the calls it holds go on', silentMs, pid: parent }) + '\\n');
+  try { process.kill(parent, 'SIGKILL'); } catch {}
+  process.exit(0);
+}, Math.max(20, Math.floor(stallMs / 10)));
 `;
 
 export interface StallWatchdog {
@@ -24,17 +31,22 @@ export interface StallWatchdog {
 }
 
 export function startStallWatchdog(stallMs: number): StallWatchdog {
-  const beat = new BigInt64Array(new SharedArrayBuffer(8));
-  const tick = () => Atomics.store(beat, 0, BigInt(Date.now()));
-  tick();
-  const timer = setInterval(tick, Math.max(10, Math.floor(stallMs / 10)));
+  const guard = spawn(process.execPath, ['-e', GUARD, String(process.pid), String(stallMs)], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const stdin = guard.stdin!;
+  stdin.on('error', () => undefined); // the guard gone: nothing to do
+  const beat = () => {
+    if (!stdin.destroyed) stdin.write('.');
+  };
+  const timer = setInterval(beat, Math.max(10, Math.floor(stallMs / 10)));
   timer.unref();
-  const worker = new Worker(WATCHER, { eval: true, workerData: { beat: beat.buffer, stallMs } });
-  worker.unref();
+  guard.unref();
+  (stdin as unknown as { unref?: () => void }).unref?.();
   return {
     async stop() {
       clearInterval(timer);
-      await worker.terminate();
+      const gone = new Promise<void>((resolve) => (guard.exitCode !== null || guard.signalCode !== null ? resolve() : guard.once('exit', () => resolve())));
+      stdin.end();
+      await gone;
     },
   };
 }

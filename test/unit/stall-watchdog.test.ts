@@ -31,7 +31,7 @@ test('an event loop stuck longer than the limit: the process is killed, soon aft
   const r = await child(400, `setTimeout(() => { const t = Date.now(); while (Date.now() - t < 8000) {} console.log('survived'); }, 200);`);
   assert.equal(r.signal, 'SIGKILL');
   assert.equal(r.stdout.includes('survived'), false);
-  assert.match(r.stderr, /event loop stuck/);
+  assert.match(r.stderr, /stuck or stopped/);
   assert.ok(r.ms < 4000, `killed after ${r.ms} ms (start-up included)`);
 });
 
@@ -40,4 +40,41 @@ test('a loop that keeps turning (short busy slices) is left alone', { timeout: 1
   assert.equal(r.signal, null, r.stderr);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /done/);
+});
+
+test('a process stopped from outside (SIGSTOP) is killed too: the guard is a separate process', { timeout: 15_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callpolicy-watchdog-'));
+  const file = path.join(dir, 'child.mjs');
+  writeFileSync(file, `import { startStallWatchdog } from ${JSON.stringify(path.join(REPO, 'src/health/stall-watchdog.ts'))};\nstartStallWatchdog(500);\nconsole.log('up');\nsetInterval(() => {}, 1000);\n`);
+  const p = spawn(process.execPath, ['--import', 'tsx', file], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
+  await new Promise((r) => setTimeout(r, 300));
+  const stoppedAt = Date.now();
+  p.kill('SIGSTOP');
+  const end = await new Promise<{ signal: NodeJS.Signals | null; ms: number }>((resolve) => {
+    const bound = setTimeout(() => {
+      p.kill('SIGKILL');
+      resolve({ signal: null, ms: Date.now() - stoppedAt });
+    }, 5000);
+    p.on('exit', (_code, signal) => {
+      clearTimeout(bound);
+      resolve({ signal, ms: Date.now() - stoppedAt });
+    });
+  });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(end.signal, 'SIGKILL', 'killed while stopped');
+  assert.ok(end.ms >= 400 && end.ms < 1500, `killed ${end.ms} ms after SIGSTOP (limit 500 ms)`);
+  assert.match(stderr, /stuck or stopped/);
+});
+
+test('the guard ends with the process it watches', { timeout: 15_000 }, async () => {
+  const r = await child(400, `setTimeout(() => process.exit(0), 300);`);
+  assert.equal(r.code, 0);
+  // No guard left: none names this pid any more.
+  const { execFileSync } = await import('node:child_process');
+  await new Promise((res) => setTimeout(res, 300));
+  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  assert.equal(ps.split('\n').filter((l) => l.includes('adapter stuck or stopped')).length, 0);
 });
