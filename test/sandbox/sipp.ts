@@ -662,6 +662,10 @@ export interface LoadOptions {
   recvTimeoutMs?: number;
   traceMessages?: boolean;
   workDir?: string;
+  /** A scenario in ./scenarios/ instead of agent-call.xml that logs as it does (e.g. fs-agent-call.xml). */
+  scenario?: string;
+  /** Values of that scenario's other {{...}} placeholders (e.g. AUTH_USER, AUTH_PASSWORD). */
+  vars?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -742,8 +746,8 @@ async function loadRun(opts: LoadOptions, editScenario?: (xml: string) => string
   const run = await startSipp({
     what: `load-${opts.fromPort}`,
     port: opts.fromPort,
-    scenario: 'agent-call.xml',
-    vars: callVars(opts.holdMs),
+    scenario: opts.scenario !== undefined ? checkScenarioName(opts.scenario) : 'agent-call.xml',
+    vars: mergeVars(callVars(opts.holdMs), opts.vars, opts.scenario ?? 'agent-call.xml'),
     args: [
       ...callArgs(opts),
       '-r', String(opts.rate),
