@@ -19,7 +19,10 @@
 //  after (8): apply of 200,000 numbers, and one change through the API's policy editor at that size;
 //  (8) FreeSWITCH: time a call is held in the `socket` application for the adapter's decision, through
 //      the ESL driver and a fake FreeSWITCH replaying recorded frames, against nothing listening
-//      (freeswitch-bench.ts; also runs alone: `npx tsx test/bench/freeswitch-bench.ts`).
+//      (freeswitch-bench.ts; also runs alone: `npx tsx test/bench/freeswitch-bench.ts`);
+//  (8b) FreeSWITCH, the real 1.10.12 sandbox: post-dial delay of plain `bridge`, a bare socket
+//      decision and the adapter, interleaved, and FreeSWITCH's CPU per call
+//      (freeswitch-real-bench.ts; also runs alone: `npx tsx test/bench/freeswitch-real-bench.ts`).
 // Options (environment): BENCH_RATE (20 calls/s), BENCH_CALLS (1000 per path), BENCH_MEMORY_CALLS
 // (100000), BENCH_MEMORY_RATE (200 calls/s), BENCH_CEILING_STEPS (50,100,150,200,250,300; empty:
 // skip), BENCH_CEILING_SECONDS (20 per step and path), BENCH_LOOKUP_ROWS (10000000).
@@ -33,6 +36,7 @@ import { benchApply, benchEdit, generatePolicy } from './apply-bench.js';
 import { addedLine, benchInbound } from './inbound-bench.js';
 import { percentile, runDecisionBench } from './decision-bench.js';
 import { benchFreeswitch } from './freeswitch-bench.js';
+import { benchFreeswitchReal } from './freeswitch-real-bench.js';
 import { benchMemoryLookup } from './memory-lookup-bench.js';
 import { startRawStasisApp } from './raw-stasis-app.js';
 
@@ -54,6 +58,9 @@ async function main() {
 
   console.log(`\n== (8) FreeSWITCH (recorded-protocol fake, in this process): time held in the socket application, ${RATE} calls/s, ${CALLS} calls per path`);
   for (const line of await benchFreeswitch({ rate: RATE, calls: CALLS })) console.log(line);
+
+  console.log('\n== (8b) FreeSWITCH (real, sandbox): post-dial delay, plain bridge / bare socket / adapter, interleaved');
+  for (const line of await benchFreeswitchReal()) console.log(line);
 
   const applyDb = await createTempDatabase();
   try {
