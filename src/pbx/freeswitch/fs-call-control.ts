@@ -145,6 +145,8 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
   let control: ControlLink | undefined;
   let serverUp = false;
   let controlUp = false;
+  /** stop() was called: the control link's end is ours, not an outage. */
+  let stopping = false;
   /** The switch's default domain, asked once per control link (an inbound call's agent look-up needs it). */
   let domain: Promise<string> | undefined;
   const switchDomain = () =>
@@ -342,6 +344,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
     decisionPort: () => server?.port ?? opts.listenPort,
     async start(h) {
       handlers = h;
+      stopping = false;
       server = await startDecisionServer({ host: opts.listenHost, port: opts.listenPort, requestTimeoutMs: opts.requestTimeoutMs, deadlineMs: decisionTimeoutMs, logger: log, onCall });
       serverUp = true;
       let linked: () => void;
@@ -365,6 +368,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
         onDown: (why) => {
           controlUp = false;
           domain = undefined;
+          if (stopping) return;
           log.warn({ why }, 'FreeSWITCH event socket down; reconnecting (calls are still decided)');
         },
       });
@@ -372,6 +376,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       await first;
     },
     async stop() {
+      stopping = true;
       control?.stop();
       controlUp = false;
       await server?.close().catch(() => undefined);
