@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -85,6 +86,8 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
   const db = await openDatabase({ url: env.databaseUrl, dataDir: env.dataDir, limits: env.database, role: 'adapter', logger, heartbeatMs: opts.heartbeatMs });
   /** Records are written only once this version's migrations ran (the database may be down at start). */
   let migrated = false;
+  /** Names this adapter's own NOTIFYs (a policy change made through its API). */
+  const selfToken = `adapter-${process.pid}-${randomUUID()}`;
   let recorder: CallRecorder | undefined;
   const health = createDatabaseHealth({ logger, where: db.where, records: () => recorder?.stats() ?? { queued: 0, dropped: 0, retrying: false } });
   db.onConnectionChange((state, err) => (state === 'up' ? health.up('listen') : health.down(err, 'listen')));
@@ -166,7 +169,11 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       }, delay);
     };
 
-    const onNotify = () => void reload().catch(() => undefined);
+    // This adapter's own changes come back as a NOTIFY too: it reloaded before it answered, so
+    // they are skipped (named by selfToken); everyone else's are reloaded.
+    const onNotify = (payload: string) => {
+      if (payload !== selfToken) void reload().catch(() => undefined);
+    };
     let loaded = true;
     try {
       await reload();
@@ -297,13 +304,13 @@ export async function startAdapter(env: AppEnv, logger: Logger, opts: AdapterOpt
       const authenticate = createAuthenticator({ adminToken: env.api.adminToken, agentTokens: env.api.agentTokens });
       // Other adapters on this database hear the NOTIFY; this one has the new policy before it answers.
       const notifyAndReload = async () => {
-        await db.notify(POLICY_CHANGED_CHANNEL);
+        await db.notify(POLICY_CHANGED_CHANNEL, selfToken);
         await reload();
       };
       // On PostgreSQL the policy's heavy work runs in a worker thread, off the calls' event loop;
       // an embedded database (one connection, this process) is worked on here.
       policies = env.databaseUrl
-        ? startPolicyWorker({ databaseUrl: env.databaseUrl, limits: env.database, prompts: env.prompts, logger, afterChange: () => reload(), changedElsewhere: notifyAndReload })
+        ? startPolicyWorker({ databaseUrl: env.databaseUrl, limits: env.database, prompts: env.prompts, notifyPayload: selfToken, logger, afterChange: () => reload(), changedElsewhere: notifyAndReload })
         : createPolicyService(createPolicyEditor({ db: db.db, locate: (n) => locator.locate(n), prompts: env.prompts, changed: notifyAndReload }));
       api = await startApiServer(env.api.host, env.api.port, {
         db: db.db,

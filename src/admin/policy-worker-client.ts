@@ -14,6 +14,8 @@ export interface PolicyWorkerData {
   databaseUrl: string;
   limits: DatabaseLimits;
   prompts: PromptOptions;
+  /** The payload of the worker's NOTIFY after a change: the adapter's name for its own changes. */
+  notifyPayload: string;
 }
 
 type Method = Exclude<keyof PolicyService, 'close' | 'changedElsewhere'>;

@@ -16,7 +16,7 @@ const data = workerData as PolicyWorkerData;
 const db = await openDatabase({ url: data.databaseUrl, dataDir: '', limits: data.limits, role: 'cli' });
 const locator = createLocator();
 const service: PolicyService = createPolicyService(
-  createPolicyEditor({ db: db.db, locate: (n) => locator.locate(n), prompts: data.prompts, changed: () => db.notify(POLICY_CHANGED_CHANNEL) }),
+  createPolicyEditor({ db: db.db, locate: (n) => locator.locate(n), prompts: data.prompts, changed: () => db.notify(POLICY_CHANGED_CHANNEL, data.notifyPayload) }),
 );
 
 function serialize(err: unknown): WorkerReply['error'] {

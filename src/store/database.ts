@@ -28,8 +28,9 @@ export interface Database {
    * capped back-off, issues LISTEN again and then calls `onNotify` once, since changes may have
    * been made while nobody listened. Resolves after the first attempt: true when listening.
    */
-  listen(channel: string, onNotify: () => void): Promise<boolean>;
-  notify(channel: string): Promise<void>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<boolean>;
+  /** NOTIFY with an optional payload (a sender names itself so that it can ignore its own). */
+  notify(channel: string, payload?: string): Promise<void>;
   /** Reports the supervised (LISTEN) connection going down and coming back; PostgreSQL only. */
   onConnectionChange(listener: (state: ConnectionState, err?: Error) => void): void;
   close(): Promise<void>;
@@ -152,8 +153,8 @@ async function openPostgres(url: string, limits: DatabaseLimits, opts: OpenOptio
       }
     },
     listen: listener.listen,
-    async notify(channel) {
-      await pool.query(`NOTIFY ${quoteIdent(channel)}`);
+    async notify(channel, payload = '') {
+      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
     },
     onConnectionChange: listener.onChange,
     async close() {
@@ -175,7 +176,7 @@ function createListener(
   heartbeatMs: number,
   logger: Logger | undefined,
 ) {
-  const channels = new Map<string, Set<() => void>>();
+  const channels = new Map<string, Set<(payload: string) => void>>();
   const changeListeners: ((state: ConnectionState, err?: Error) => void)[] = [];
   let client: Client | undefined;
   let connecting: Promise<boolean> | undefined;
@@ -193,7 +194,7 @@ function createListener(
   };
 
   const onNotification = (msg: Notification) => {
-    for (const handler of channels.get(msg.channel) ?? []) handler();
+    for (const handler of channels.get(msg.channel) ?? []) handler(msg.payload ?? '');
   };
 
   function lose(c: Client, err: Error): void {
@@ -259,7 +260,7 @@ function createListener(
     const missedSome = lostSinceUp;
     lostSinceUp = false;
     setState('up');
-    if (missedSome) for (const handlers of channels.values()) for (const h of handlers) h();
+    if (missedSome) for (const handlers of channels.values()) for (const h of handlers) h('');
     return true;
   }
 
@@ -282,7 +283,7 @@ function createListener(
   }
 
   return {
-    async listen(channel: string, onNotify: () => void): Promise<boolean> {
+    async listen(channel: string, onNotify: (payload: string) => void): Promise<boolean> {
       const name = quoteIdent(channel);
       let handlers = channels.get(channel);
       const fresh = !handlers;

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { stringify } from 'yaml';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, test } from 'vitest';
 import { startAdapter, type Adapter } from '../../src/adapter.js';
 import { createPolicyEditor } from '../../src/admin/policy-editor.js';
@@ -23,13 +25,21 @@ const TOKEN = 'worker-token-0123456789abcdef';
 let adapter: Adapter;
 let dir: string;
 let drop: () => Promise<void>;
+/** The adapter's log messages (info and up). */
+const logged: string[] = [];
+const sink = new Writable({
+  write(chunk, _enc, cb) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) logged.push((JSON.parse(line) as { msg: string }).msg);
+    cb();
+  },
+});
 
 beforeAll(async () => {
   const db = await createTempDatabase();
   drop = () => db.drop();
   dir = mkdtempSync(path.join(tmpdir(), 'callpolicy-worker-'));
   const env = loadEnv({ DATABASE_URL: db.url, CALLPOLICY_DATA_DIR: dir, CALLPOLICY_PROMPT_DIR: dir, HTTP_PORT: '0', API_PORT: '0', CALLPOLICY_API_TOKEN: TOKEN }, { requireAri: false });
-  adapter = await startAdapter(env, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { port: createFakeCallControl().port });
+  adapter = await startAdapter(env, createLogger('info', sink), { port: createFakeCallControl().port });
   await adapter.connected;
 });
 afterAll(async () => {
@@ -66,4 +76,17 @@ test('applying 30,000 numbers through the API leaves the adapter thread free (th
   assert.ok(viaWorker < here / 2, `worker ${viaWorker} ms, in thread ${here} ms`);
   // Under the 2 s a call waits for a decision.
   assert.ok(viaWorker < 1500, `${viaWorker} ms`);
+});
+
+test('one change through the API is one reload: its own NOTIFY does not load the policy again', { timeout: 60_000 }, async () => {
+  const before = logged.filter((m) => m.startsWith('policy loaded')).length;
+  const number = adapter.policy().inventory.all()[1]!.e164;
+  const res = await fetch(`http://127.0.0.1:${adapter.apiPort}/api/v1/numbers/${encodeURIComponent(number)}`, { method: 'PATCH', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) });
+  assert.equal(res.status, 200, await res.clone().text());
+  await sleep(1000); // the NOTIFY's round trip
+  assert.equal(logged.filter((m) => m.startsWith('policy loaded')).length - before, 1);
+  // A change made elsewhere (another process's NOTIFY, no payload) is still loaded.
+  await adapter.db.notify('callpolicy_changed');
+  await sleep(1000);
+  assert.equal(logged.filter((m) => m.startsWith('policy loaded')).length - before, 2);
 });
