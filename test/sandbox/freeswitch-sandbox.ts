@@ -132,6 +132,10 @@ export async function startFreeswitchSandbox(o: FsSandboxOptions): Promise<FsSan
     await speak(path.join(dirs['sounds']!, prompt), path.basename(prompt, '.wav').replace(/[-_]/g, ' '));
   }
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', path.join(dirs['moh']!, 'tone.wav'), 'synth', '10', 'sine', '440', 'vol', '0.3']);
+  // The two sounds the survey contract plays by name (Asterisk has them): a beep and 10 s of silence.
+  await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', path.join(dirs['sounds']!, 'beep.wav'), 'synth', '0.3', 'sine', '1000', 'vol', '0.5']);
+  await fs.mkdir(path.join(dirs['sounds']!, 'silence'), { recursive: true });
+  await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', path.join(dirs['sounds']!, 'silence', '10.wav'), 'trim', '0', '10']);
 
   for (const p of [opts.eslPort]) {
     if ((await probeTcp(p, 300)) === 'open') throw new Error(`FreeSWITCH sandbox: TCP 127.0.0.1:${p} is already in use (a FreeSWITCH left running?)`);

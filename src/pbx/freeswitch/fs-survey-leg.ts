@@ -9,11 +9,17 @@ import type { DecisionSocket, EslEvent } from './esl-link.js';
 /** Set on the leg once its outcome is recorded (read by nothing on FreeSWITCH yet: a leg never outlives its socket). */
 export const SURVEY_DONE_VAR = 'callpolicy_survey_done';
 
-/** What FreeSWITCH plays for our prompt names: rendered prompts are absolute paths of .wav files; other names are FreeSWITCH sounds. */
+/**
+ * What FreeSWITCH plays for our prompt names: rendered prompts are absolute paths of .wav files;
+ * other names are FreeSWITCH sounds, named as on Asterisk without an extension ("ivr/ivr-thank_you"):
+ * FreeSWITCH needs one ("Invalid file format" otherwise), so .wav is added, and the sound folder's
+ * rate subfolder (ivr/8000/...) is FreeSWITCH's own lookup. A name with an extension is kept.
+ */
 export function playbackArg(prompts: readonly string[]): string {
   const files = prompts.map((p) => {
     assertSafePrompt(p);
-    return p.startsWith('/') ? `${p}.wav` : p;
+    if (p.startsWith('/')) return `${p}.wav`;
+    return /\.[A-Za-z0-9]{2,4}$/.test(p) ? p : `${p}.wav`;
   });
   return files.length === 1 ? files[0]! : `file_string://${files.join('!')}`;
 }

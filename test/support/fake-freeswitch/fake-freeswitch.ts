@@ -503,12 +503,12 @@ export async function startFakeFreeswitch(opts: {
     return result;
   }
 
-  /** Milliseconds a prompt plays on the fake: silence/N for N s, anything else a short sound. */
+  /** Milliseconds a prompt plays on the fake: silence/N(.wav) for N s, anything else a short sound. */
   const promptMs = (arg: string) =>
     arg
       .replace(/^file_string:\/\//, '')
       .split('!')
-      .reduce((sum, p) => sum + (/^silence\/(\d+)$/.test(p) ? Number(p.split('/')[1]) * 1000 : 250), 0);
+      .reduce((sum, p) => sum + (/^silence\/(\d+)(\.wav)?$/.test(p) ? Number(/^silence\/(\d+)/.exec(p)![1]) * 1000 : 250), 0);
 
   /**
    * A recorded event with this channel's values put in where the event has them: one that carries
