@@ -48,6 +48,9 @@ function recordingSocket(uuid: string) {
     async hangup() {
       sent.push('hangup');
     },
+    async executeAndRelease(app, arg) {
+      sent.push(`execute ${app} ${arg}`, 'exit');
+    },
     async subscribe(_names, listener) {
       onEvent = listener;
     },

@@ -35,6 +35,12 @@ export interface DecisionSocket {
   subscribe(names: string[], onEvent: (event: EslEvent) => void): Promise<void>;
   /** Hands the channel back to the dialplan: the `socket` application returns and the next action runs. */
   release(): Promise<void>;
+  /**
+   * Runs one application, then releases, in one write: FreeSWITCH reads the commands in order, so
+   * the release needs no round trip of its own. Rejects with the application's refusal (the
+   * channel is let go all the same: its dialplan goes on with what it had).
+   */
+  executeAndRelease(app: string, arg: string): Promise<void>;
   /** Closes the socket at once, whatever is in flight: the dialplan goes on with what was set by then. */
   abort(): void;
   readonly closed: boolean;
@@ -149,6 +155,36 @@ function decisionSocket(call: FreeSwitchResponse, sock: net.Socket, uuid: string
     subscribe: async (names, onEvent) => {
       for (const name of names) call.on(name as never, (res: { body: Record<string, string | undefined> }) => onEvent(res.body as EslEvent));
       await request('myevents', () => call.send('myevents json'));
+    },
+    executeAndRelease: async (app, arg) => {
+      if (closed) throw new CallGoneError(uuid);
+      // Our own reply listener: esl's send() waits for one reply per command, and these two are
+      // written together. Replies come strictly in order: the application's, then exit's.
+      const replies: { headers: Record<string, string> }[] = [];
+      let wake = () => undefined as void;
+      const onReply = (res: { headers: Record<string, string> }) => {
+        replies.push(res);
+        wake();
+      };
+      call.on('freeswitch_command_reply' as never, onReply as never);
+      const nextReply = (n: number) =>
+        request(n === 1 ? `execute ${app}` : 'exit', async () => {
+          while (replies.length < n) await new Promise<void>((resolve) => (wake = resolve));
+          return replies[n - 1]!;
+        });
+      try {
+        sock.write(`sendmsg\ncall-command: execute\nexecute-app-name: ${app}\nexecute-app-arg: ${arg}\n\nexit\n\n`);
+        const first = await nextReply(1);
+        const text = first.headers['Reply-Text'] ?? '';
+        if (!text.startsWith('+OK')) throw new PbxRequestError(`execute ${app}: ${text || 'no reply'}`);
+        await nextReply(2).catch((err: unknown) => {
+          // exit's +OK and the disconnect notice come back to back: the socket may end first.
+          if (!(err instanceof CallGoneError)) throw err;
+        });
+      } finally {
+        call.removeListener('freeswitch_command_reply' as never, onReply as never);
+        call.end();
+      }
     },
     async release() {
       if (closed) return;

@@ -110,7 +110,7 @@ function noAnswerVars(prefix: 'noanswer' | 'then', route: NoAnswerRoute): [strin
  */
 export function multisetArg(vars: [string, string][]): string {
   for (const [name, value] of vars) {
-    if (!/^[a-z_]+$/.test(name) || value.includes('|')) throw new Error(`variable ${name} cannot go into multiset: ${JSON.stringify(value.slice(0, 24))}`);
+    if (!/^[a-z_]+$/.test(name) || /[|\r\n]/.test(value)) throw new Error(`variable ${name} cannot go into multiset: ${JSON.stringify(value.slice(0, 24))}`);
   }
   return `^^|${vars.map(([name, value]) => `${name}=${value}`).join('|')}`;
 }
@@ -178,13 +178,12 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
   };
 
   /**
-   * The whole decision in one round trip: every variable and the route in one `multiset` (one
+   * The whole decision in one write: every variable and the route in one `multiset` (one
    * application, so a socket lost before it leaves the preset route and nothing half-written),
-   * then the release.
+   * and the release right behind it.
    */
   async function decide(sock: DecisionSocket, vars: [string, string][], route: FsRoute): Promise<void> {
-    await sock.execute('multiset', multisetArg([...vars, [FS_VARS.route, route]]));
-    await sock.release();
+    await sock.executeAndRelease('multiset', multisetArg([...vars, [FS_VARS.route, route]]));
   }
 
   /** One decision per call, and none after the deadline or the socket's end. */
