@@ -230,6 +230,11 @@ export function createControlLink(opts: {
   port: number;
   password: string;
   events: string[];
+  /**
+   * Only events whose header matches (a /regex/ or an exact value) are sent: FreeSWITCH then does
+   * not copy and encode the others (each CHANNEL_HANGUP_COMPLETE is about 12 KB of JSON).
+   */
+  filter?: { header: string; value: string };
   requestTimeoutMs: number;
   logger: Logger;
   onEvent(event: EslEvent): void;
@@ -294,6 +299,7 @@ export function createControlLink(opts: {
           }
           for (const name of opts.events) call.on(name as never, (res: { body: Record<string, string | undefined> }) => opts.onEvent(res.body as EslEvent));
           await withTimeout(call.event_json(...(opts.events as never[])), opts.requestTimeoutMs, 'event subscription');
+          if (opts.filter) await withTimeout(call.filter(opts.filter.header, opts.filter.value), opts.requestTimeoutMs, 'event filter');
           if (!running || s.destroyed) return;
           current = call;
           up = true;

@@ -353,6 +353,9 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
         port: opts.eslPort,
         password: opts.eslPassword,
         events: ['CHANNEL_HANGUP_COMPLETE'],
+        // Only the channels the shipped dialplan handed to us (agents' and customers' calls, survey
+        // legs): not the trunk's or the agent's other legs, nor the site's other calls.
+        filter: { header: `variable_${FS_VARS.kind}`, value: '/^(outbound|customer-id|inbound|survey)$/' },
         requestTimeoutMs: opts.requestTimeoutMs,
         logger: log,
         onEvent: (e) => {

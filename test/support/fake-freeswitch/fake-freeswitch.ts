@@ -150,6 +150,19 @@ interface ControlClient {
   authed: boolean;
   format: 'plain' | 'json';
   events: Set<string>;
+  /** `filter` commands: with any, only events whose header matches one of them are sent. */
+  filters: { header: string; value: string }[];
+}
+
+/** As mod_event_socket: a value starting with "/" is a /regex/, anything else an exact (caseless) value. */
+function passesFilters(filters: ControlClient['filters'], pairs: Pairs): boolean {
+  if (filters.length === 0) return true;
+  return filters.some(({ header, value }) => {
+    const v = pairs.find(([k]) => k === header)?.[1];
+    if (v === undefined) return false;
+    const re = /^\/(.*)\/([a-z]*)$/.exec(value);
+    return re ? new RegExp(re[1]!, re[2]!.includes('i') ? 'i' : '').test(v) : v.toLowerCase() === value.toLowerCase();
+  });
 }
 
 /** Where a customer's call ended up, as the phones around the PBX saw it. */
@@ -254,7 +267,7 @@ export async function startFakeFreeswitch(opts: {
   const emit = (events: [name: string, pairs: Pairs][]) => {
     for (const cl of clients) {
       if (!cl.authed) continue;
-      const wanted = events.filter(([name]) => cl.events.has(name) || cl.events.has('ALL'));
+      const wanted = events.filter(([name, pairs]) => (cl.events.has(name) || cl.events.has('ALL')) && passesFilters(cl.filters, pairs));
       if (wanted.length > 0) cl.sock.write(wanted.map(([, pairs]) => eventFrame(cl.format, pairs)).join(''));
     }
   };
@@ -296,7 +309,7 @@ export async function startFakeFreeswitch(opts: {
   // ---- the control connection (inbound ESL, port 8021 on a real FreeSWITCH) ----
 
   const control = net.createServer((sock) => {
-    const cl: ControlClient = { sock, authed: false, format: 'plain', events: new Set() };
+    const cl: ControlClient = { sock, authed: false, format: 'plain', events: new Set(), filters: [] };
     clients.add(cl);
     sock.on('close', () => clients.delete(cl));
     sock.on('error', () => undefined);
@@ -320,6 +333,11 @@ export async function startFakeFreeswitch(opts: {
         cl.format = ev[1] as 'plain' | 'json';
         for (const n of ev[2]!.split(' ')) cl.events.add(n);
         sock.write(commandReply(`+OK event listener enabled ${cl.format}`));
+      } else if (line.startsWith('filter ')) {
+        // filter <header> <value>: only events whose header matches (a /regex/ or the exact value).
+        const [, header, value] = /^filter (\S+) (.+)$/.exec(line) ?? [];
+        if (header && value) cl.filters.push({ header, value });
+        sock.write(commandReply(`+OK filter added. [${header}]=[${value}]`));
       } else if (line === 'noevents') {
         cl.events.clear();
         sock.write(commandReply('+OK no longer listening for events'));
