@@ -5,6 +5,7 @@ import net from 'node:net';
 import { FreeSwitchResponse } from 'esl';
 import type { Logger } from '../../log.js';
 import { CallGoneError, PbxRequestError, PbxTimeoutError } from '../call-control.js';
+import { connectCall } from './esl-connect-reply.js';
 import { backoffDelay, withTimeout } from '../with-timeout.js';
 
 /** `esl` logs every frame at debug; ours stays quiet unless asked (trace), and its errors are link events we log ourselves. */
@@ -72,10 +73,13 @@ export async function startDecisionServer(opts: {
     const acceptedAt = Date.now();
     open.add(sock);
     sock.once('close', () => open.delete(sock));
-    const call = new FreeSwitchResponse(sock, eslLogger(opts.logger));
-    void withTimeout(call.connect(), opts.deadlineMs, 'connect')
-      .then((res) => {
-        const data = (res as { body: Record<string, string> }).body;
+    sock.setNoDelay(true);
+    void connectCall(sock, opts.deadlineMs)
+      .then(({ data, rest }) => {
+        // The rest of the conversation (small replies, a survey leg's events) goes through esl.
+        const call = new FreeSwitchResponse(sock, eslLogger(opts.logger));
+        if (rest.length > 0) sock.unshift(rest);
+        sock.resume();
         const uuid = data['Unique-ID'] ?? '';
         call.auto_cleanup();
         opts.onCall(decisionSocket(call, sock, uuid, data, opts.requestTimeoutMs), acceptedAt);
