@@ -301,6 +301,19 @@ describe('callpolicy.xml: transfers', () => {
   });
 });
 
+describe('callpolicy.xml: the trunk bridge', () => {
+  // callpolicy-dial bridges itself (no transfer on the decided call's path): its bridge, identity
+  // and protection steps must stay those of callpolicy-trunk-bridge, which the default routes use.
+  test('callpolicy-dial and callpolicy-trunk-bridge bridge the same way', () => {
+    const steps = (name: string) =>
+      extension('callpolicy-route', name)
+        .actions.filter((a) => a.app !== 'set' || !a.data.startsWith('callpolicy_outcome='))
+        .map((a) => `${a.anti ? 'anti-' : ''}${a.app} ${a.data}`);
+    assert.deepEqual(steps('callpolicy-dial'), steps('callpolicy-trunk-bridge'));
+    assert.ok(steps('callpolicy-dial').some((a) => a.startsWith('bridge {sip_cid_type=pid}')), 'the check can fail');
+  });
+});
+
 describe('callpolicy.xml: the decision and survey sockets', () => {
   const sockets = () => allExtensions().flatMap(({ ctx, ext }) => ext.actions.filter((a) => a.app === 'socket').map((a) => ({ ctx, ext, data: a.data })));
 
