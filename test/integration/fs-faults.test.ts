@@ -1,6 +1,6 @@
 // Faults on the real FreeSWITCH under a steady call rate: the adapter as its own process (as
 // shipped, with its stall guard), a private PostgreSQL, sipp agent phone and trunk. The adapter is
-// killed (SIGKILL), stopped (SIGSTOP, as a frozen process), and PostgreSQL is stopped, each in the
+// killed (SIGKILL), frozen (SIGSTOP), stopped (SIGTERM), and PostgreSQL is stopped, each in the
 // middle of the load: no call waits more than 2 s for a decision, every call reaches the trunk,
 // calls while the adapter is gone leave at once with the default caller ID, and no decision's
 // record is lost.
@@ -159,6 +159,28 @@ test('the adapter stopped (SIGSTOP, a frozen process) under 10 calls/s: its guar
   assert.ok(stoppedFor < 2000, `killed ${stoppedFor} ms after SIGSTOP`);
   const max = Math.max(...calls.map((c) => c.pddMs ?? 0));
   console.log(`[fault] freeswitch (real) adapter SIGSTOP at ${RATE}/s: ${calls.length} calls, killed by its guard ${stoppedFor} ms after the stop, ${held.length} held over 200 ms (max ${max.toFixed(0)} ms), ${ids.filter((n) => n === FS_DEFAULT_NUMBER).length} left with the default`);
+});
+
+test('the adapter stopped (SIGTERM, as systemctl stop) under 10 calls/s and started again: no call waits, every decision recorded', { timeout: 120_000 }, async () => {
+  adapter ??= startAdapterProcess(env, path.join(dir, 'adapter.log'));
+  await adapter.waitHealthy(20_000);
+  await trunk.takeInvites();
+  const before = (await readCallRows(env['DATABASE_URL']!)).length;
+  const calls = await loadWith(10, async () => {
+    await sleep(3000);
+    await adapter!.stop();
+    await sleep(2000);
+    adapter = startAdapterProcess(env, path.join(dir, 'adapter.log'));
+    await adapter.waitHealthy(20_000);
+  });
+  assertNoneWaited(calls, 'SIGTERM');
+  const ids = await trunkCallerIds(calls.length);
+  const decided = ids.filter((n) => n === GROUP_NUMBER).length;
+  const defaulted = ids.filter((n) => n === FS_DEFAULT_NUMBER).length;
+  assert.equal(decided + defaulted, ids.length, 'the group number or the default, nothing else');
+  assert.ok(defaulted >= 10 && decided >= 40, `decided ${decided}, default while stopped ${defaulted}`);
+  assert.equal(await recordsAfter(before, decided, 'SIGTERM'), decided, 'one record per decided call');
+  console.log(`[fault] freeswitch (real) adapter SIGTERM at ${RATE}/s: ${calls.length} calls, ${decided} decided and recorded, ${defaulted} default while stopped; max post-dial delay ${Math.max(...calls.map((c) => c.pddMs ?? 0)).toFixed(1)} ms`);
 });
 
 test('PostgreSQL stopped under 10 calls/s: calls are still decided from the policy in memory, records written once it is back', { timeout: 120_000 }, async () => {
