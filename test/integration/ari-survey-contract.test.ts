@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, test } from 'vitest';
-import { placeCall, startAgentPhone, startTrunk } from '../sandbox/sipp.js';
-import { placeSurveyCall, startSurveyTrunk, type CustomerStep, type SurveyCustomerResult } from '../sandbox/sipp-survey.js';
-import { surveyPortContract, type SurveyedCallView } from '../contract/survey-port-contract.js';
+import { placeCall, startTrunk } from '../sandbox/sipp.js';
+import { surveyPortContract } from '../contract/survey-port-contract.js';
+import { surveyContractHarness } from './survey-contract-harness.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { assertNoChannelsLeft } from './ari-checks.js';
 import { ariPort } from './asterisk-harness.js';
@@ -16,54 +16,21 @@ import { integrationEnv } from './env.js';
 import { AGENT_ONE, AGENT_TWO, CUSTOMER_PORT, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
-/** The agent stays this long on the answered call, then hangs up first. */
-const AGENT_HOLD_MS = 600;
-/** The customer's steps start this long after the answer: after the agent's hang-up. */
-const LEAD_MS = AGENT_HOLD_MS + 600;
-let rtpPort = 42_000;
 
 afterEach(() => assertNoChannelsLeft(5000));
 
-function view(r: SurveyCustomerResult): SurveyedCallView {
-  if (r.finalStatus !== 200) throw new Error(`the customer's call was not answered: ${r.finalStatus}`);
-  // Speech, not a stray packet: 20 ms per packet, the shortest prompt (beep) is a quarter second.
-  return { endedBy: r.byeBy === 'asterisk' ? 'pbx' : 'customer', heardAudio: r.audio.loudPackets >= 5 };
-}
-
-async function outbound(steps: CustomerStep[], agentHoldMs = AGENT_HOLD_MS): Promise<SurveyCustomerResult> {
-  const trunk = await startSurveyTrunk({ port: TRUNK_PORT, rtpPort: rtpPort++, steps, endTimeoutMs: 15_000 });
-  try {
-    const agent = placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, fromName: AGENT_ONE.name, to: `${OUTSIDE_LINE}+14155550123`, server: env.sipServer, holdMs: agentHoldMs, timeoutMs: 30_000 });
-    const [, result] = await Promise.all([agent, trunk.done(40_000)]);
-    return result;
-  } finally {
-    await trunk.stop();
-  }
-}
-
-async function inbound(steps: CustomerStep[], agentHoldMs = AGENT_HOLD_MS): Promise<SurveyCustomerResult> {
-  const phone = await startAgentPhone({ port: AGENT_ONE.port, holdMs: agentHoldMs });
-  try {
-    return await placeSurveyCall({ fromPort: CUSTOMER_PORT, fromUser: '+14155550123', to: '+15550001000', server: env.sipServer, rtpPort: rtpPort++, steps, endTimeoutMs: 15_000 });
-  } finally {
-    await phone.stop();
-  }
-}
-
-surveyPortContract('Asterisk over ARI', async () => ({
-  port: ariPort(),
-  agentEndpoint: `PJSIP/${AGENT_ONE.endpoint}`,
-  async surveyedCall(direction, steps) {
-    const all: CustomerStep[] = [{ pauseMs: LEAD_MS }, ...steps];
-    return view(direction === 'outbound' ? await outbound(all) : await inbound(all));
-  },
-  async customerHangsUpFirst(direction) {
-    const steps: CustomerStep[] = [{ pauseMs: 300 }, { hangup: true }];
-    const r = direction === 'outbound' ? await outbound(steps, 5000) : await inbound(steps, 5000);
-    if (r.byeBy !== 'customer') throw new Error(`the customer should have hung up first (BYE by ${r.byeBy})`);
-  },
-  close: async () => undefined,
-}));
+surveyPortContract('Asterisk over ARI', async () =>
+  surveyContractHarness({
+    port: ariPort(),
+    agentEndpoint: `PJSIP/${AGENT_ONE.endpoint}`,
+    agentPort: AGENT_ONE.port,
+    trunkPort: TRUNK_PORT,
+    customerPort: CUSTOMER_PORT,
+    customerServer: env.sipServer,
+    rtpPortBase: 42_000,
+    agentCallsOut: (holdMs) => placeCall({ fromPort: AGENT_ONE.port, fromUser: AGENT_ONE.endpoint, fromName: AGENT_ONE.name, to: `${OUTSIDE_LINE}+14155550123`, server: env.sipServer, holdMs, timeoutMs: 30_000 }),
+  }),
+);
 
 // Asterisk runs the requests of one ARI websocket one after the other, and a variable set on a
 // channel that plays a prompt waits for the prompt's end: a survey leg's requests must never sit
