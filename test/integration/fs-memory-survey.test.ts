@@ -207,6 +207,32 @@ describe('call memory on FreeSWITCH', () => {
   });
 });
 
+describe('only-agent (mode 1) on FreeSWITCH: the caller waits for that agent', () => {
+  test('a paused agent is never rung: the caller waits, then the goodbye (the PBX hangs up)', async () => {
+    await running.apply(policy({ memory: '{ mode: only-agent, ringSeconds: 5, waitSeconds: 5 }' }));
+    await remember('alice', FS_AGENT_ONE.user);
+    await setAgentPaused(running.adapter.db.db, 'alice', true);
+    await running.adapter.reload();
+    const phone = await startAgentPhone({ port: FS_AGENT_ONE.port });
+    try {
+      const started = Date.now();
+      const call = await customerCalls(20_000, 30_000);
+      const took = Date.now() - started;
+      assert.equal(call.finalStatus, 200, 'answered, to wait with music');
+      assert.equal(call.hungUpBy, 'remote', 'the PBX ended it after the goodbye');
+      assert.ok(took > 4500 && took < 15_000, `the wait lasted ${took} ms`);
+      assert.equal((await phone.takeInvites()).length, 0, 'the paused agent was never rung');
+      assert.equal((await ivr.takeInvites()).length, 0, 'never the IVR in only-agent mode');
+      const row = await lastCall('inbound');
+      assert.deepEqual([row.reason, row.noAnswerRoute], ['memory_hit_wait:paused', 'goodbye']);
+    } finally {
+      await phone.stop();
+      await setAgentPaused(running.adapter.db.db, 'alice', false);
+      await running.adapter.reload();
+    }
+  });
+});
+
 describe('the survey on FreeSWITCH', () => {
   beforeAll(() => running.apply(policy({ memory: '{ mode: agent-first, ringSeconds: 5 }' })));
 
