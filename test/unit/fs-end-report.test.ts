@@ -202,3 +202,11 @@ describe("whose phone a channel is, from the shipped dialplan's variables on it 
     assert.ok(end.answeredAt instanceof Date);
   });
 });
+
+test("an originate failure outside Asterisk's words is a congestion; the known ones keep their word", () => {
+  const base = { 'Unique-ID': 'u1', 'Event-Date-Timestamp': '1796666345089762', variable_hangup_cause_q850: '41' };
+  assert.equal(callEndedOf({ ...base, variable_DIALSTATUS: 'NORMAL_TEMPORARY_FAILURE' }).dialStatus, 'CONGESTION');
+  assert.equal(callEndedOf({ ...base, variable_DIALSTATUS: 'USER_BUSY' }).dialStatus, 'BUSY');
+  assert.equal(callEndedOf({ ...base, variable_DIALSTATUS: 'USER_NOT_REGISTERED' }).dialStatus, 'CHANUNAVAIL');
+  assert.equal(callEndedOf({ ...base }).dialStatus, null);
+});

@@ -17,7 +17,17 @@ const DIAL_STATUS: Record<string, string> = {
   UNALLOCATED_NUMBER: 'CHANUNAVAIL',
   NO_ROUTE_DESTINATION: 'CHANUNAVAIL',
   USER_NOT_REGISTERED: 'CHANUNAVAIL',
+  SUBSCRIBER_ABSENT: 'CHANUNAVAIL',
+  RECOVERY_ON_TIMER_EXPIRE: 'NOANSWER',
+  ALLOTTED_TIMEOUT: 'NOANSWER',
 };
+
+/**
+ * The port speaks Asterisk's DIALSTATUS words; any other failure of FreeSWITCH's originate
+ * (NORMAL_TEMPORARY_FAILURE, a refused INVITE ...) is a congestion, as Asterisk would say. The raw
+ * cause is still in the record's hang-up cause.
+ */
+const dialStatusOf = (disposition: string): string => DIAL_STATUS[disposition] ?? 'CONGESTION';
 
 const micros = (v: string | undefined): Date | null => {
   const n = Number(v ?? 0);
@@ -85,7 +95,7 @@ export function callEndedOf(event: EslEvent, leg: 'agent' | 'customer' = legOf(e
     cause: Number.isInteger(q850) && q850 > 0 ? q850 : null,
     answeredAt,
     talkSeconds: answeredAt ? talkSecondsOf(event, answeredAt, billsec) : null,
-    dialStatus: dial ? (DIAL_STATUS[dial] ?? dial) : null,
+    dialStatus: dial ? dialStatusOf(dial) : null,
     finalAction: finalActionOf(event[`variable_${OUTCOME_VAR}`]),
     // A channel that went on to the survey: the agent had hung up first (nothing else leads there).
     hungUpBy: event.variable_callpolicy_kind === 'survey' ? 'agent' : hungUpByOf(event, leg),
