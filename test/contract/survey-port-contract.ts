@@ -148,6 +148,8 @@ export function surveyPortContract(name: string, makeHarness: () => Promise<Surv
       };
       const view = await h.surveyedCall('outbound', [{ pauseMs: 1500 }, { hangup: true }]);
       assert.equal(view.endedBy, 'customer');
+      // The customer's phone is done when its BYE is answered; the PBX tells the adapter just after.
+      await eventOf(legs.at(-1)!.events, 'gone', 5000);
       assert.deepEqual(
         legs.at(-1)!.events.map((e) => e.kind),
         ['gone'],
