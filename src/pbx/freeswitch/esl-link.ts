@@ -73,7 +73,6 @@ export async function startDecisionServer(opts: {
     const acceptedAt = Date.now();
     open.add(sock);
     sock.once('close', () => open.delete(sock));
-    sock.setNoDelay(true);
     void connectCall(sock, opts.deadlineMs)
       .then(({ data, rest }) => {
         // The rest of the conversation (small replies, a survey leg's events) goes through esl.

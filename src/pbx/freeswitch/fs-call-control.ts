@@ -295,8 +295,7 @@ export function createFreeswitchCallControl(opts: FreeswitchOptions): CallContro
       if (deadline.acting) return sock.abort();
       const hard = setTimeout(() => sock.abort(), TIMEOUT_RELEASE_MS);
       void sock
-        .execute('set', `${FS_VARS.route}=${inbound ? 'ivr-timeout' : 'default-timeout'}`)
-        .then(() => sock.release())
+        .executeAndRelease('set', `${FS_VARS.route}=${inbound ? 'ivr-timeout' : 'default-timeout'}`)
         .catch(() => undefined)
         .finally(() => {
           clearTimeout(hard);
