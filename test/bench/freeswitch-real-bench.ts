@@ -33,12 +33,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAdapter } from '../../src/adapter.js';
-import { loadEnv } from '../../src/config/env.js';
-import { parsePolicyFile } from '../../src/config/policy-file.js';
 import { createLogger } from '../../src/log.js';
-import { createLocator } from '../../src/phone/index.js';
-import { applyPolicy } from '../../src/store/apply-policy.js';
-import { resolveSurveySettings } from '../../src/survey/render-prompts.js';
+import { applyPolicyText, fsAdapterEnv } from '../integration/fs-harness.js';
 import { FS_DEFAULT_NUMBER, FS_EMERGENCY_NUMBER, FS_OUTSIDE_LINE, FS_TEST_DIALPLAN } from '../integration/fs-topology.js';
 import { startFreeswitchSandbox, type FsSandbox, type FsSandboxAgent } from '../sandbox/freeswitch-sandbox.js';
 import { runLoad, startTrunk, type Trunk } from '../sandbox/sipp.js';
@@ -167,27 +163,12 @@ interface AdapterStore {
 }
 
 async function startBenchAdapter(sandbox: FsSandbox, store: AdapterStore): Promise<Listener> {
-  const env = loadEnv({
-    CALLPOLICY_PBX: 'freeswitch',
-    FREESWITCH_ESL_PORT: String(sandbox.eslPort),
-    FREESWITCH_ESL_PASSWORD: sandbox.eslPassword,
-    CALLPOLICY_SOCKET_PORT: String(sandbox.decisionPort),
-    DATABASE_URL: store.databaseUrl,
-    CALLPOLICY_DATA_DIR: store.dataDir,
-    CALLPOLICY_PROMPT_DIR: store.dataDir,
-    // In this process, beside sipp's log readers: no self-kill watchdog.
-    CALLPOLICY_STALL_KILL_MS: '0',
-  });
-  const adapter = await startAdapter(env, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { http: false });
+  const adapter = await startAdapter(fsAdapterEnv(sandbox, store.databaseUrl, store.dataDir), createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { http: false });
   try {
     await adapter.connected;
     // The policy lives in the database: applied once, read back by every later adapter at start.
     if (!store.policyApplied) {
-      const file = parsePolicyFile(FS_GROUP_POLICY, 'bench.yaml');
-      const survey = await resolveSurveySettings(file, { dir: store.dataDir, pbxDir: store.dataDir, source: 'bench.yaml' });
-      const locator = createLocator();
-      await applyPolicy(adapter.db.db, file, (n) => locator.locate(n), { survey });
-      await adapter.reload();
+      await applyPolicyText(adapter, FS_GROUP_POLICY, store.dataDir, 'bench.yaml');
       store.policyApplied = true;
     }
   } catch (err) {

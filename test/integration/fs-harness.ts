@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log.js';
 import { createLocator } from '../../src/phone/index.js';
 import { applyPolicy } from '../../src/store/apply-policy.js';
 import { resolveSurveySettings } from '../../src/survey/render-prompts.js';
-import type { FsSandboxAgent } from '../sandbox/freeswitch-sandbox.js';
+import { fsCli, type FsSandboxAgent } from '../sandbox/freeswitch-sandbox.js';
 import { placeCall, type CallResult, type ReceivedInvite, type Trunk } from '../sandbox/sipp.js';
 import { createTempDatabase } from '../support/temp-database.js';
 import { FS_OUTSIDE_LINE } from './fs-topology.js';
@@ -48,13 +48,9 @@ export function fsEnv(): FsEnv {
 }
 
 /** An api command on the sandbox's event socket, through fs_cli. */
-export async function fsApi(command: string): Promise<string> {
-  const { execFile } = await import('node:child_process');
+export function fsApi(command: string): Promise<string> {
   const env = fsEnv();
-  const prefix = process.env['CALLPOLICY_FREESWITCH_PREFIX'] || '/opt/fs1012';
-  return new Promise((resolve, reject) =>
-    execFile(path.join(prefix, 'bin', 'fs_cli'), ['-H', '127.0.0.1', '-P', String(env.eslPort), '-p', env.eslPassword, '-x', command], { timeout: 10_000 }, (err, out) => (err ? reject(err) : resolve(out))),
-  );
+  return fsCli(env.eslPort, env.eslPassword, command);
 }
 
 /** No call left in FreeSWITCH (each test's calls must end with it), waiting up to timeoutMs. */
@@ -121,38 +117,51 @@ export interface FsInProcessAdapter {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of an adapter in this process on a FreeSWITCH (its event socket, where the
+ * dialplan's socket application connects), its database and data folder. The in-process adapter
+ * shares its process's event loop with the tests: no self-kill watchdog (the fault tests run the
+ * adapter as its own process with it on).
+ */
+export function fsAdapterEnv(fs: { eslPort: number; eslPassword: string; decisionPort: number }, databaseUrl: string, dataDir: string, extra: Record<string, string> = {}) {
+  return loadEnv({
+    CALLPOLICY_PBX: 'freeswitch',
+    FREESWITCH_ESL_PORT: String(fs.eslPort),
+    FREESWITCH_ESL_PASSWORD: fs.eslPassword,
+    CALLPOLICY_SOCKET_PORT: String(fs.decisionPort),
+    DATABASE_URL: databaseUrl,
+    CALLPOLICY_DATA_DIR: dataDir,
+    CALLPOLICY_PROMPT_DIR: dataDir,
+    CALLPOLICY_STALL_KILL_MS: '0',
+    ...extra,
+  });
+}
+
+/** Numbers' locations for applied policies: made once (it loads the geocoding data). */
+let locator: ReturnType<typeof createLocator> | undefined;
+
+/** Applies a policy file's text as `callpolicy apply` does (prompts rendered into dataDir) and reloads the adapter. */
+export async function applyPolicyText(adapter: Adapter, yaml: string, dataDir: string, source = 'fs-test.yaml'): Promise<void> {
+  const file = parsePolicyFile(yaml, source);
+  const survey = await resolveSurveySettings(file, { dir: dataDir, pbxDir: dataDir, source });
+  const numbers = (locator ??= createLocator());
+  await applyPolicy(adapter.db.db, file, (n) => numbers.locate(n), { survey });
+  await adapter.reload();
+}
+
 /** The adapter in this process on the FreeSWITCH sandbox, on a fresh PostgreSQL database and data folder. */
 export async function startFsAdapter(opts: { env?: Record<string, string>; logger?: ReturnType<typeof createLogger> } = {}): Promise<FsInProcessAdapter> {
   const fenv = fsEnv();
   const db = await createTempDatabase(fenv.databaseUrl);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'callpolicy-fs-it-'));
-  const env = loadEnv({
-    CALLPOLICY_PBX: 'freeswitch',
-    FREESWITCH_ESL_PORT: String(fenv.eslPort),
-    FREESWITCH_ESL_PASSWORD: fenv.eslPassword,
-    CALLPOLICY_SOCKET_PORT: String(fenv.decisionPort),
-    DATABASE_URL: db.url,
-    CALLPOLICY_DATA_DIR: dataDir,
-    CALLPOLICY_PROMPT_DIR: dataDir,
-    // The in-process adapter shares vitest's event loop: no self-kill watchdog here (the fault
-    // tests run the adapter as its own process with it on).
-    CALLPOLICY_STALL_KILL_MS: '0',
-    ...opts.env,
-  });
   const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const adapter = await startAdapter(env, logger, { http: false });
+  const adapter = await startAdapter(fsAdapterEnv(fenv, db.url, dataDir, opts.env), logger, { http: false });
   await adapter.connected;
-  const locator = createLocator();
   return {
     adapter,
     databaseUrl: db.url,
     dataDir,
-    async apply(yaml) {
-      const file = parsePolicyFile(yaml, 'fs-test.yaml');
-      const survey = await resolveSurveySettings(file, { dir: dataDir, pbxDir: dataDir, source: 'fs-test.yaml' });
-      await applyPolicy(adapter.db.db, file, (n) => locator.locate(n), { survey });
-      await adapter.reload();
-    },
+    apply: (yaml) => applyPolicyText(adapter, yaml, dataDir),
     async stop() {
       await adapter.stop();
       await db.drop();

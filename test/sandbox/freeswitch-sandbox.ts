@@ -82,6 +82,11 @@ function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
   });
 }
 
+/** An api command on a FreeSWITCH event socket on 127.0.0.1, through its fs_cli; the command's output. */
+export function fsCli(eslPort: number, eslPassword: string, command: string, timeoutMs = 10_000): Promise<string> {
+  return run(path.join(freeswitchPrefix(), 'bin', 'fs_cli'), ['-H', '127.0.0.1', '-P', String(eslPort), '-p', eslPassword, '-t', String(timeoutMs), '-x', command], timeoutMs + 2000);
+}
+
 /** A prompt as FreeSWITCH plays it: 8 kHz mono 16-bit WAV, the file's name spoken. */
 async function speak(file: string, words: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
@@ -137,9 +142,7 @@ export async function startFreeswitchSandbox(o: FsSandboxOptions): Promise<FsSan
   await fs.mkdir(path.join(dirs['sounds']!, 'silence'), { recursive: true });
   await run('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', path.join(dirs['sounds']!, 'silence', '10.wav'), 'trim', '0', '10']);
 
-  for (const p of [opts.eslPort]) {
-    if ((await probeTcp(p, 300)) === 'open') throw new Error(`FreeSWITCH sandbox: TCP 127.0.0.1:${p} is already in use (a FreeSWITCH left running?)`);
-  }
+  if ((await probeTcp(opts.eslPort, 300)) === 'open') throw new Error(`FreeSWITCH sandbox: TCP 127.0.0.1:${opts.eslPort} is already in use (a FreeSWITCH left running?)`);
   const logFile = path.join(dirs['log']!, 'console.log');
   const out = openSync(logFile, 'w');
   let child: ChildProcess;
@@ -153,7 +156,7 @@ export async function startFreeswitchSandbox(o: FsSandboxOptions): Promise<FsSan
   killOnExit(child);
   child.once('error', () => undefined);
 
-  const fsCli = (command: string, timeoutMs = 10_000) => run(path.join(prefix, 'bin', 'fs_cli'), ['-H', '127.0.0.1', '-P', String(opts.eslPort), '-p', eslPassword, '-t', String(timeoutMs), '-x', command], timeoutMs + 2000);
+  const api = (command: string, timeoutMs?: number) => fsCli(opts.eslPort, eslPassword, command, timeoutMs);
   const failStart = async (why: string): Promise<never> => {
     if (!hasExited(child)) await terminate(child, 'freeswitch');
     throw new Error(`FreeSWITCH sandbox did not start: ${why}\n--- ${logFile} ---\n${await tailFile(logFile, 30)}\n--- freeswitch.log ---\n${await tailFile(path.join(dirs['log']!, 'freeswitch.log'), 30)}`);
@@ -162,7 +165,7 @@ export async function startFreeswitchSandbox(o: FsSandboxOptions): Promise<FsSan
     await pollUntil(
       async () => {
         if (hasExited(child)) throw new Error('the freeswitch process exited');
-        const status = await fsCli('status', 2000).catch(() => '');
+        const status = await api('status', 2000).catch(() => '');
         return /is ready/.test(status) ? true : undefined;
       },
       { timeoutMs: o.startTimeoutMs ?? 30_000, intervalMs: 200, what: 'FreeSWITCH event socket answers "status"' },
@@ -170,7 +173,7 @@ export async function startFreeswitchSandbox(o: FsSandboxOptions): Promise<FsSan
     // Both profiles must be running before a phone registers or a call arrives.
     await pollUntil(
       async () => {
-        const s = await fsCli('sofia status');
+        const s = await api('sofia status');
         return /agents\s+profile\s+\S+\s+RUNNING/.test(s) && /carrier\s+profile\s+\S+\s+RUNNING/.test(s) ? true : undefined;
       },
       { timeoutMs: 10_000, intervalMs: 200, what: 'sofia profiles agents and carrier RUNNING' },
@@ -207,17 +210,17 @@ export async function startFreeswitchSandbox(o: FsSandboxOptions): Promise<FsSan
     decisionPort: opts.decisionPort,
     agentPassword,
     logFile: path.join(dirs['log']!, 'freeswitch.log'),
-    api: (command) => fsCli(command),
+    api: (command) => api(command),
     register,
     async channelCount() {
-      const text = await fsCli('show channels count');
+      const text = await api('show channels count');
       const m = /(\d+) total/.exec(text);
       if (!m) throw new Error(`show channels count: ${text.trim()}`);
       return Number(m[1]);
     },
     async stop() {
       if (hasExited(child)) return;
-      await fsCli('shutdown', 3000).catch(() => undefined);
+      await api('shutdown', 3000).catch(() => undefined);
       await withTimeout(exited(child), 10_000, 'freeswitch shutdown').catch(() => terminate(child, 'freeswitch'));
     },
   };
