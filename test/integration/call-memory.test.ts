@@ -15,6 +15,7 @@ import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { callThrough, startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
 import { runCli } from '../support/fault-rig.js';
+import { seedRememberedCall } from '../support/remembered-call.js';
 import { waitFor } from '../contract/outbound-port-contract.js';
 import { AGENT_ONE, AGENT_TWO, CUSTOMER_PORT, CUSTOMER_PORT_2, IVR_PHONE, OFFLINE_AGENT, TRUNK_PORT, VOICEMAIL_PHONE } from './topology.js';
 
@@ -43,22 +44,8 @@ let trunk: Trunk;
 let ivr: Trunk;
 
 /** An outbound call the agent placed to the customer, `hoursAgo` (written as the adapter would). */
-async function rememberCall(agentId: string, endpoint: string, customer: string, hoursAgo: number, answered = true): Promise<void> {
-  const at = new Date(Date.now() - hoursAgo * 3_600_000);
-  await adapter.db.db.insert(calls).values({
-    direction: 'outbound',
-    pbx: 'asterisk',
-    channelId: `seeded-${agentId}-${customer}-${at.getTime()}`,
-    agentId,
-    agentEndpoint: endpoint,
-    customerE164: customer,
-    callerId: '+14155550100',
-    action: 'dial',
-    reason: 'seeded by the test',
-    decidedAt: at,
-    endedAt: new Date(at.getTime() + 60_000),
-    answeredAt: answered ? new Date(at.getTime() + 5_000) : null,
-  });
+function rememberCall(agentId: string, endpoint: string, customer: string, hoursAgo: number, answered = true): Promise<void> {
+  return seedRememberedCall(adapter.db.db, { pbx: 'asterisk', agentId, endpoint, customer, hoursAgo, answered });
 }
 
 /** The customer calls the DID from `callerNumber` through the trunk. */

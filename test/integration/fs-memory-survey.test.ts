@@ -13,6 +13,7 @@ import { placeSurveyCall, startSurveyTrunk, type CustomerStep } from '../sandbox
 import { placeCall, startAgentPhone, startTrunk, type Trunk } from '../sandbox/sipp.js';
 import { startCustomerIdServer, type CustomerIdServer } from '../support/customer-id-server.js';
 import { assertNoLeaks } from '../support/sip-leaks.js';
+import { seedRememberedCall } from '../support/remembered-call.js';
 import { assertNoFsChannelsLeft, fsEnv, fsPlaceCall, startFsAdapter, type FsInProcessAdapter } from './fs-harness.js';
 import { FS_AGENT_ONE, FS_CUSTOMER_PORT, FS_IVR_PHONE, FS_OFFLINE_AGENT, FS_OUTSIDE_LINE, FS_TRUNK_PORT, FS_VOICEMAIL_PHONE } from './fs-topology.js';
 
@@ -57,22 +58,8 @@ let ivr: Trunk;
 let rtpPort = 24_100;
 const env = () => fsEnv();
 
-async function remember(agentId: string, user: string, customer = CUSTOMER): Promise<void> {
-  const at = new Date(Date.now() - 3_600_000);
-  await running.adapter.db.db.insert(calls).values({
-    direction: 'outbound',
-    pbx: 'freeswitch',
-    channelId: `seeded-${agentId}-${at.getTime()}-${Math.random()}`,
-    agentId,
-    agentEndpoint: `user/${user}`,
-    customerE164: customer,
-    callerId: '+14155550100',
-    action: 'dial',
-    reason: 'seeded by the test',
-    decidedAt: at,
-    endedAt: new Date(at.getTime() + 60_000),
-    answeredAt: new Date(at.getTime() + 5_000),
-  });
+function remember(agentId: string, user: string): Promise<void> {
+  return seedRememberedCall(running.adapter.db.db, { pbx: 'freeswitch', agentId, endpoint: `user/${user}`, customer: CUSTOMER });
 }
 
 async function lastCall(direction: 'inbound' | 'outbound') {

@@ -17,6 +17,7 @@ import { placeCall, runLoad, startAgentPhone, startTrunk, type ReceivedInvite, t
 import { findLeaks } from '../support/sip-leaks.js';
 import { startCustomerIdServer, type CustomerIdServer } from '../support/customer-id-server.js';
 import { runCli } from '../support/fault-rig.js';
+import { seedRememberedCall } from '../support/remembered-call.js';
 import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
@@ -219,12 +220,8 @@ describe('memory-routed inbound (the adapter rings the agent)', () => {
 });
 
 /** An answered outbound call an hour ago by `agentId` to `customer`, as the adapter would have recorded it. */
-async function seedRemembered(agentId: string, endpoint: string, customer: string): Promise<void> {
-  await running.adapter.db.db.insert(calls).values({
-    direction: 'outbound', pbx: 'asterisk', channelId: `seeded-${agentId}-${Date.now()}`, agentId, agentEndpoint: endpoint,
-    customerE164: customer, callerId: '+861062345678', action: 'dial', reason: 'seeded by the test',
-    decidedAt: new Date(Date.now() - 3_600_000), endedAt: new Date(Date.now() - 3_500_000), answeredAt: new Date(Date.now() - 3_590_000),
-  });
+function seedRemembered(agentId: string, endpoint: string, customer: string): Promise<void> {
+  return seedRememberedCall(running.adapter.db.db, { pbx: 'asterisk', agentId, endpoint, customer, callerId: '+861062345678' });
 }
 
 describe('memory-routed inbound, only-agent: the caller waits for the busy agent', () => {

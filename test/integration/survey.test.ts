@@ -18,6 +18,7 @@ import { ariGet, assertNoChannelsLeft } from './ari-checks.js';
 import { startInProcessAdapter, type InProcessAdapter } from './asterisk-harness.js';
 import { integrationEnv } from './env.js';
 import { runCli } from '../support/fault-rig.js';
+import { seedRememberedCall } from '../support/remembered-call.js';
 import { AGENT_ONE, CUSTOMER_PORT, CUSTOMER_PORT_2, IVR_PHONE, OUTSIDE_LINE, TRUNK_PORT } from './topology.js';
 
 const env = integrationEnv();
@@ -120,20 +121,8 @@ beforeAll(async () => {
   adapter = running.adapter;
   await running.apply(POLICY);
   // The customer was called by alice an hour ago: call memory sends their calls to her.
-  await adapter.db.db.insert(calls).values({
-    direction: 'outbound',
-    pbx: 'asterisk',
-    channelId: 'seeded-alice-customer',
-    agentId: 'alice',
-    agentEndpoint: `PJSIP/${AGENT_ONE.endpoint}`,
-    customerE164: CUSTOMER,
-    callerId: '+14155550100',
-    action: 'dial',
-    reason: 'seeded by the test',
-    decidedAt: new Date(Date.now() - 3_600_000),
-    endedAt: new Date(Date.now() - 3_500_000),
-    answeredAt: new Date(Date.now() - 3_590_000),
-  });
+  await seedRememberedCall(adapter.db.db, { pbx: 'asterisk', agentId: 'alice', endpoint: `PJSIP/${AGENT_ONE.endpoint}`, customer: CUSTOMER });
+
 }, 120_000);
 afterAll(async () => {
   await running?.stop();
